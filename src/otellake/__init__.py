@@ -1,0 +1,1 @@
+"""otel-lake: OTLP from Kafka into a Delta lake."""

@@ -1,0 +1,158 @@
+"""`otellake`: the command line. Thin: parse options, load settings, call the package."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from otellake.errors import BadInput, OtelLakeError
+from otellake.settings import Settings, env_var_for, load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _settings_help() -> str:
+    lines = ["Settings (environment variables, default):\n"]
+    for name, field in Settings.model_fields.items():
+        default = field.default if field.default not in (None, "", ()) else "unset"
+        if name == "lake":
+            default = "$OTELLAKE_HOME/lake"
+        lines.append(f"  {env_var_for(name)} = {default}  -- {field.description}\n")
+    return "\n".join(lines)
+
+
+app = typer.Typer(
+    name="otellake",
+    help="otel-lake: OpenTelemetry from Kafka into a Delta lake, analytics on DuckDB and Spark.",
+    epilog=_settings_help(),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+def handle_errors(func: F) -> F:
+    """Exit 2 for bad input (naming the value), 1 for anything else the package raises."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = ".".join(str(p) for p in error["loc"])
+                err_console.print(f"error: bad setting {env_var_for(where)}: {error['msg']} "
+                                  f"(got {error.get('input')!r})", style="red", highlight=False)
+            raise typer.Exit(2) from None
+        except BadInput as exc:
+            err_console.print(f"error: {exc}", style="red", highlight=False)
+            raise typer.Exit(2) from None
+        except OtelLakeError as exc:
+            err_console.print(f"error: {exc}", style="red", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _progress(message: str) -> None:
+    console.print(f"[dim]·[/dim] {message}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def setup() -> None:
+    """Resolve Spark's connector jars and the broker's jars, build the Collector (cached)."""
+    from otellake import provision
+
+    for what, path in provision.setup_all(load_settings(), _progress).items():
+        console.print(f"{what}: {path}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def up() -> None:
+    """Start the Kafka broker, create the topics, start the Collector; wait until ready."""
+    from otellake.stack import lifecycle
+
+    settings = load_settings()
+    _print_status(lifecycle.up(settings, _progress))
+
+
+@app.command()
+@handle_errors
+def down() -> None:
+    """Stop the Collector and the broker that `up` started (exactly those pids)."""
+    from otellake.stack import lifecycle
+
+    lifecycle.down(load_settings(), _progress)
+
+
+@app.command()
+@handle_errors
+def status(
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Show each local service: ready / starting / stopped, pid, ports, log file."""
+    from otellake.stack import lifecycle
+
+    if output not in ("table", "json"):
+        raise BadInput(f"unknown format {output!r}; expected 'table' or 'json'")
+    states = lifecycle.status(load_settings())
+    if output == "json":
+        print(json.dumps({"services": [s.__dict__ for s in states]}))
+    else:
+        _print_status(states)
+
+
+def _print_status(states: list[Any]) -> None:
+    table = Table("service", "state", "pid", "ports", "log")
+    for s in states:
+        colour = {"ready": "green", "starting": "yellow", "stopped": "red"}[s.state]
+        ports = " ".join(f"{k}={v}" for k, v in s.ports.items())
+        table.add_row(s.name, f"[{colour}]{s.state}[/{colour}]", str(s.pid or "-"), ports, s.log)
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def demo(
+    keep_up: Annotated[bool, typer.Option(help="leave the stack running afterwards")] = False,
+) -> None:
+    """Bring the stack up, send telemetry through the Collector, show it in Kafka, stop."""
+    from otellake.demo import run_demo
+
+    settings = load_settings()
+    run_demo(settings, console, _progress, keep_up=keep_up)
+
+
+@app.command("spark-conf")
+@handle_errors
+def spark_conf() -> None:
+    """Print the --conf/--jars arguments for spark-submit that match this installation."""
+    from otellake.spark_session import session_conf
+
+    conf = session_conf(load_settings())
+    conf.pop("spark.master")
+    args = []
+    for key, value in conf.items():
+        args += ["--jars", value] if key == "spark.jars" else ["--conf", f"{key}={value}"]
+    print(" ".join(args))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

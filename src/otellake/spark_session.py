@@ -1,0 +1,55 @@
+"""The one place a SparkSession is built: connector jars, Delta, UTC."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from otellake import provision
+from otellake.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    # delta-rs / pyarrow readers (the DuckDB engine) must be able to read every table.
+    "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+}
+
+
+def session_conf(settings: Settings, master: str | None = None) -> dict[str, str]:
+    """Every Spark setting otel-lake relies on (also what the README's spark-submit shows)."""
+    master = master or settings.spark_master
+    conf = {
+        "spark.master": master,
+        "spark.jars": ",".join(str(j) for j in provision.spark_jars(settings)),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.ui.showConsoleProgress": "false",
+        **DELTA_CONF,
+    }
+    if master.startswith("local"):
+        conf |= {
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.driver.memory": "2g",
+            "spark.sql.shuffle.partitions": "4",
+            "spark.default.parallelism": "4",
+        }
+    return conf
+
+
+def build_spark_session(
+    settings: Settings, app_name: str = "otellake", master: str | None = None,
+    extra_conf: dict[str, str] | None = None,
+) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in {**session_conf(settings, master), **(extra_conf or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

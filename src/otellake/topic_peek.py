@@ -1,0 +1,97 @@
+"""Read raw OTLP records back from Kafka and decode them with opentelemetry-proto.
+
+Used by `otellake demo` to show telemetry arriving, and by tests that check what the
+Collector wrote. (The lake's own decode runs on Spark; this is for looking.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from google.protobuf.message import Message
+from kafka import TopicPartition
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from otellake import kafka_clients
+from otellake.settings import Settings
+
+Signal = Literal["traces", "logs", "metrics"]
+REQUEST_TYPES: dict[str, type[Message]] = {
+    "traces": ExportTraceServiceRequest,
+    "logs": ExportLogsServiceRequest,
+    "metrics": ExportMetricsServiceRequest,
+}
+
+
+def decode(signal: Signal, value: bytes) -> Message:
+    """One Kafka record value -> the whole export request it carries."""
+    message = REQUEST_TYPES[signal]()
+    message.ParseFromString(value)
+    return message
+
+
+def end_offsets(settings: Settings, topic: str) -> dict[TopicPartition, int]:
+    consumer = kafka_clients.consumer(settings)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        return dict(consumer.end_offsets(tps)) if tps else {}
+    finally:
+        consumer.close()
+
+
+def read_until(
+    settings: Settings, topic: str, start: dict[TopicPartition, int],
+    done: Callable[[list[bytes]], bool], timeout_s: float = 60.0,
+) -> list[bytes]:
+    """Values written to ``topic`` after ``start`` until ``done(values)`` or the deadline."""
+    consumer = kafka_clients.consumer(settings, enable_auto_commit=False)
+    values: list[bytes] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        assigned: set[TopicPartition] = set()
+        while time.monotonic() < deadline:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            wanted = {TopicPartition(topic, p) for p in partitions}
+            if wanted != assigned:
+                consumer.assign(sorted(wanted, key=lambda tp: tp.partition))
+                for tp in wanted:
+                    consumer.seek(tp, start.get(tp, 0))
+                assigned = wanted
+            for records in consumer.poll(timeout_ms=500).values():
+                values.extend(r.value for r in records)
+            if done(values):
+                return values
+        return values
+    finally:
+        consumer.close()
+
+
+def summarize(signal: Signal, message: Message) -> dict[str, object]:
+    """Counts and names inside one export request, for display."""
+    services: set[str] = set()
+    names: list[str] = []
+    items = 0
+    for resource_group in getattr(message, {"traces": "resource_spans", "logs": "resource_logs",
+                                             "metrics": "resource_metrics"}[signal]):
+        for attr in resource_group.resource.attributes:
+            if attr.key == "service.name":
+                services.add(attr.value.string_value)
+        for scope_group in getattr(resource_group, {"traces": "scope_spans", "logs": "scope_logs",
+                                                    "metrics": "scope_metrics"}[signal]):
+            if signal == "traces":
+                items += len(scope_group.spans)
+                names += [s.name for s in scope_group.spans]
+            elif signal == "logs":
+                items += len(scope_group.log_records)
+                names += [r.body.string_value for r in scope_group.log_records]
+            else:
+                items += len(scope_group.metrics)
+                names += [m.name for m in scope_group.metrics]
+    return {"services": sorted(services), "items": items, "names": names}
