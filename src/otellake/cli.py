@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Annotated, Any, TypeVar
@@ -52,8 +51,12 @@ def handle_errors(func: F) -> F:
         except ValidationError as exc:
             for error in exc.errors():
                 where = ".".join(str(p) for p in error["loc"])
-                err_console.print(f"error: bad setting {env_var_for(where)}: {error['msg']} "
-                                  f"(got {error.get('input')!r})", style="red", highlight=False)
+                err_console.print(
+                    f"error: bad setting {env_var_for(where)}: {error['msg']} "
+                    f"(got {error.get('input')!r})",
+                    style="red",
+                    highlight=False,
+                )
             raise typer.Exit(2) from None
         except BadInput as exc:
             err_console.print(f"error: {exc}", style="red", highlight=False)
@@ -155,4 +158,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

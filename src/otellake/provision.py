@@ -51,10 +51,16 @@ def _digest(*paths: Path) -> str:
     return h.hexdigest()[:12]
 
 
-def _run(cmd: list[str], what: str, cwd: Path | None = None, env: dict[str, str] | None = None
-         ) -> None:
+def _run(
+    cmd: list[str], what: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> None:
     proc = subprocess.run(
-        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         check=False,
     )
     if proc.returncode != 0:
@@ -77,7 +83,7 @@ def pyspark_jars_dir() -> Path:
 
 def _artifact_name(jar: str) -> str:
     """``kafka-clients-3.9.2.jar`` -> ``kafka-clients``."""
-    return re.sub(r"-\d[\w.+-]*\.jar$", "", jar)
+    return re.sub(r"-\d+(\.\d+)+([-.]\w+)*\.jar$", "", jar)
 
 
 def spark_jars_dir(settings: Settings) -> Path:
@@ -87,14 +93,27 @@ def spark_jars_dir(settings: Settings) -> Path:
 
 def kafka_jars_dir(settings: Settings) -> Path:
     pom = project_file("jvm/kafka/pom.xml")
-    return settings.cache / "jars" / f"kafka-{_digest(pom, project_file('jvm/kafka/log4j2.properties'))}"
+    return (
+        settings.cache
+        / "jars"
+        / f"kafka-{_digest(pom, project_file('jvm/kafka/log4j2.properties'))}"
+    )
 
 
 def _maven_copy(settings: Settings, pom: Path, out: Path) -> None:
     mvn = _require_tool("mvn", "install Maven (Debian package `maven`)")
     _run(
-        [mvn, "-q", "-B", f"-Dmaven.repo.local={settings.cache / 'm2'}", "-f", str(pom),
-         "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={out}"],
+        [
+            mvn,
+            "-q",
+            "-B",
+            f"-Dmaven.repo.local={settings.cache / 'm2'}",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={out}",
+        ],
         f"resolving {pom.parent.name} jars with Maven",
     )
 
@@ -159,6 +178,7 @@ def kafka_jars(settings: Settings) -> Path:
 
 # ---- the Collector -----------------------------------------------------------------------
 
+
 def _manifest() -> tuple[Path, dict[str, object]]:
     path = project_file("otel-collector/builder-config.yaml")
     return path, yaml.safe_load(path.read_text())
@@ -172,7 +192,8 @@ def collector_dir(settings: Settings) -> Path:
 def builder_version() -> str:
     """OCB's version is the core version of the manifest's otlp receiver."""
     _, manifest = _manifest()
-    for entry in manifest.get("receivers", []):  # type: ignore[union-attr]
+    receivers: list[dict[str, str]] = manifest.get("receivers", [])  # type: ignore[assignment]
+    for entry in receivers:
         module, _, version = str(entry["gomod"]).partition(" ")
         if module.endswith("/otlpreceiver"):
             return version
@@ -203,8 +224,11 @@ def ensure_collector(settings: Settings, progress: Progress = print) -> Path:
     builder = bin_dir / "builder"
     if not builder.is_file():
         progress(f"installing the Collector Builder {version}")
-        _run([go, "install", f"go.opentelemetry.io/collector/cmd/builder@{version}"],
-             "installing OCB", env={**env, "GOBIN": str(bin_dir)})
+        _run(
+            [go, "install", f"go.opentelemetry.io/collector/cmd/builder@{version}"],
+            "installing OCB",
+            env={**env, "GOBIN": str(bin_dir)},
+        )
     progress(f"building the Collector into {final} (a few minutes on a cold cache)")
     settings.cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="collector-", dir=settings.cache))

@@ -20,6 +20,7 @@ from otellake.durations import parse_duration
 
 Encoding = Literal["otlp_proto", "otlp_json"]
 Engine = Literal["duckdb", "spark"]
+Signal = Literal["traces", "logs", "metrics"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     otlp_http_port: int = Field(4318, description="Collector OTLP/HTTP receiver port")
     collector_health_port: int = Field(13133, description="Collector health_check port")
     collector_metrics_port: int = Field(8888, description="Collector's own metrics port")
+    collector_bind_host: str = Field(
+        "127.0.0.1", description="address the Collector listens on (0.0.0.0 only in containers)"
+    )
     encoding: Encoding = Field("otlp_proto", description="Kafka record encoding, all topics")
     engine: Engine = Field("duckdb", description="analytics engine")
     trigger: str = Field("5s", description="streaming trigger interval")
@@ -136,7 +140,7 @@ class Settings(BaseSettings):
         return int(self.kafka_bootstrap.split(",")[0].rpartition(":")[2])
 
     @property
-    def topics(self) -> dict[str, str]:
+    def topics(self) -> dict[Signal, str]:
         """Signal name -> topic."""
         return {"traces": self.topic_spans, "logs": self.topic_logs, "metrics": self.topic_metrics}
 

@@ -42,7 +42,9 @@ def session_conf(settings: Settings, master: str | None = None) -> dict[str, str
 
 
 def build_spark_session(
-    settings: Settings, app_name: str = "otellake", master: str | None = None,
+    settings: Settings,
+    app_name: str = "otellake",
+    master: str | None = None,
     extra_conf: dict[str, str] | None = None,
 ) -> SparkSession:
     from pyspark.sql import SparkSession

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf.message import Message
 from kafka import TopicPartition
@@ -19,9 +20,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from otellake import kafka_clients
-from otellake.settings import Settings
+from otellake.settings import Settings, Signal
 
-Signal = Literal["traces", "logs", "metrics"]
 REQUEST_TYPES: dict[str, type[Message]] = {
     "traces": ExportTraceServiceRequest,
     "logs": ExportLogsServiceRequest,
@@ -47,8 +47,11 @@ def end_offsets(settings: Settings, topic: str) -> dict[TopicPartition, int]:
 
 
 def read_until(
-    settings: Settings, topic: str, start: dict[TopicPartition, int],
-    done: Callable[[list[bytes]], bool], timeout_s: float = 60.0,
+    settings: Settings,
+    topic: str,
+    start: dict[TopicPartition, int],
+    done: Callable[[list[bytes]], bool],
+    timeout_s: float = 60.0,
 ) -> list[bytes]:
     """Values written to ``topic`` after ``start`` until ``done(values)`` or the deadline."""
     consumer = kafka_clients.consumer(settings, enable_auto_commit=False)
@@ -73,25 +76,44 @@ def read_until(
         consumer.close()
 
 
-def summarize(signal: Signal, message: Message) -> dict[str, object]:
-    """Counts and names inside one export request, for display."""
+@dataclass(frozen=True)
+class Summary:
+    """What one export request holds: its services, item count and item names."""
+
+    services: frozenset[str]
+    items: int
+    names: tuple[str, ...]
+
+
+_GROUPS: dict[str, tuple[str, str]] = {
+    "traces": ("resource_spans", "scope_spans"),
+    "logs": ("resource_logs", "scope_logs"),
+    "metrics": ("resource_metrics", "scope_metrics"),
+}
+
+
+def _item_names(signal: Signal, scope_group: Any) -> list[str]:
+    if signal == "traces":
+        return [s.name for s in scope_group.spans]
+    if signal == "logs":
+        return [r.body.string_value for r in scope_group.log_records]
+    return [m.name for m in scope_group.metrics]
+
+
+def summarize(signal: Signal, message: Message) -> Summary:
+    """Counts and names inside one export request, for display and for finding a probe."""
+    resource_field, scope_field = _GROUPS[signal]
     services: set[str] = set()
     names: list[str] = []
-    items = 0
-    for resource_group in getattr(message, {"traces": "resource_spans", "logs": "resource_logs",
-                                             "metrics": "resource_metrics"}[signal]):
+    for resource_group in getattr(message, resource_field):
         for attr in resource_group.resource.attributes:
             if attr.key == "service.name":
                 services.add(attr.value.string_value)
-        for scope_group in getattr(resource_group, {"traces": "scope_spans", "logs": "scope_logs",
-                                                    "metrics": "scope_metrics"}[signal]):
-            if signal == "traces":
-                items += len(scope_group.spans)
-                names += [s.name for s in scope_group.spans]
-            elif signal == "logs":
-                items += len(scope_group.log_records)
-                names += [r.body.string_value for r in scope_group.log_records]
-            else:
-                items += len(scope_group.metrics)
-                names += [m.name for m in scope_group.metrics]
-    return {"services": sorted(services), "items": items, "names": names}
+        for scope_group in getattr(resource_group, scope_field):
+            names += _item_names(signal, scope_group)
+    return Summary(frozenset(services), len(names), tuple(names))
+
+
+def contains(signal: Signal, values: list[bytes], name: str) -> bool:
+    """True when any of the records holds an item (span, log body, metric) called ``name``."""
+    return any(name in summarize(signal, decode(signal, v)).names for v in values)

@@ -55,6 +55,7 @@ def _values(settings: Settings) -> dict[str, str]:
         "OTELLAKE_OTLP_HTTP_PORT": str(settings.otlp_http_port),
         "OTELLAKE_COLLECTOR_HEALTH_PORT": str(settings.collector_health_port),
         "OTELLAKE_COLLECTOR_METRICS_PORT": str(settings.collector_metrics_port),
+        "OTELLAKE_COLLECTOR_BIND_HOST": settings.collector_bind_host,
     }
 
 

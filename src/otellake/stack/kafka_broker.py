@@ -70,7 +70,8 @@ def _java() -> str:
 def _classpath(settings: Settings) -> list[str]:
     jars = provision.kafka_jars(settings)
     return [
-        "-cp", str(jars / "lib" / "*"),
+        "-cp",
+        str(jars / "lib" / "*"),
         f"-Dlog4j2.configurationFile={jars / 'log4j2.properties'}",
     ]
 
@@ -81,14 +82,27 @@ def format_command(settings: Settings) -> list[str] | None:
         return None
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
     return [
-        _java(), *_classpath(settings), "kafka.tools.StorageTool", "format", "--standalone",
-        "-t", cluster_id, "-c", str(properties_file(settings)),
+        _java(),
+        *_classpath(settings),
+        "kafka.tools.StorageTool",
+        "format",
+        "--standalone",
+        "-t",
+        cluster_id,
+        "-c",
+        str(properties_file(settings)),
     ]
 
 
 def start_command(settings: Settings) -> list[str]:
-    return [_java(), "-Xmx512m", "-Xms256m", *_classpath(settings), "kafka.Kafka",
-            str(properties_file(settings))]
+    return [
+        _java(),
+        "-Xmx512m",
+        "-Xms256m",
+        *_classpath(settings),
+        "kafka.Kafka",
+        str(properties_file(settings)),
+    ]
 
 
 def write_properties(settings: Settings) -> Path:

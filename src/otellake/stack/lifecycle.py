@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from otellake import kafka_clients
@@ -83,14 +83,20 @@ def up(settings: Settings, progress: Progress = print) -> list[ServiceStatus]:
         broker_pid = start_detached(broker_files, kafka_broker.start_command(settings))
         progress(f"started Kafka broker (pid {broker_pid}) on {settings.kafka_bootstrap}")
         wait_until(
-            lambda: kafka_broker.ready(settings), BROKER_READY_TIMEOUT_S,
-            f"Kafka broker on {settings.kafka_bootstrap}", broker_files.logfile,
+            lambda: kafka_broker.ready(settings),
+            BROKER_READY_TIMEOUT_S,
+            f"Kafka broker on {settings.kafka_bootstrap}",
+            broker_files.logfile,
             still_alive=process_alive(broker_pid),
         )
         progress(f"Kafka broker ready after {time.monotonic() - started:.1f}s")
     else:
-        _same_config(kafka_broker.properties_file(settings), kafka_broker.server_properties(settings),
-                     "Kafka broker", broker_pid)
+        _same_config(
+            kafka_broker.properties_file(settings),
+            kafka_broker.server_properties(settings),
+            "Kafka broker",
+            broker_pid,
+        )
         progress(f"Kafka broker already running (pid {broker_pid})")
 
     created = kafka_clients.ensure_topics(
@@ -108,17 +114,25 @@ def up(settings: Settings, progress: Progress = print) -> list[ServiceStatus]:
         collector_pid = start_detached(
             collector_files, collector.start_command(settings), env=collector.environment(settings)
         )
-        progress(f"started Collector (pid {collector_pid}), OTLP on 127.0.0.1:"
-                 f"{settings.otlp_grpc_port} (gRPC) and :{settings.otlp_http_port} (HTTP)")
+        progress(
+            f"started Collector (pid {collector_pid}), OTLP on 127.0.0.1:"
+            f"{settings.otlp_grpc_port} (gRPC) and :{settings.otlp_http_port} (HTTP)"
+        )
         wait_until(
-            lambda: collector.ready(settings), COLLECTOR_READY_TIMEOUT_S,
+            lambda: collector.ready(settings),
+            COLLECTOR_READY_TIMEOUT_S,
             f"Collector health check on 127.0.0.1:{settings.collector_health_port}",
-            collector_files.logfile, still_alive=process_alive(collector_pid),
+            collector_files.logfile,
+            still_alive=process_alive(collector_pid),
         )
         progress(f"Collector ready after {time.monotonic() - started:.1f}s")
     else:
-        _same_config(collector.config_path(settings), collector.render_config(settings),
-                     "Collector", collector_pid)
+        _same_config(
+            collector.config_path(settings),
+            collector.render_config(settings),
+            "Collector",
+            collector_pid,
+        )
         progress(f"Collector already running (pid {collector_pid})")
     return status(settings)
 
@@ -161,16 +175,26 @@ def down(settings: Settings, progress: Progress = print) -> None:
 def status(settings: Settings) -> list[ServiceStatus]:
     result = []
     for name, files, marker, ports, is_ready in (
-        ("kafka", kafka_broker.files(settings), _broker_marker(settings),
-         _broker_ports(settings), kafka_broker.ready),
-        ("collector", collector.files(settings), _collector_marker(settings),
-         _collector_ports(settings), collector.ready),
+        (
+            "kafka",
+            kafka_broker.files(settings),
+            _broker_marker(settings),
+            _broker_ports(settings),
+            kafka_broker.ready,
+        ),
+        (
+            "collector",
+            collector.files(settings),
+            _collector_marker(settings),
+            _collector_ports(settings),
+            collector.ready,
+        ),
     ):
         pid = running_pid(files, marker)
         state: Literal["ready", "starting", "stopped"] = "stopped"
         if pid is not None:
             state = "ready" if is_ready(settings) else "starting"
-        result.append(ServiceStatus(
-            name, state, pid, {k: v[0] for k, v in ports.items()}, str(files.logfile)
-        ))
+        result.append(
+            ServiceStatus(name, state, pid, {k: v[0] for k, v in ports.items()}, str(files.logfile))
+        )
     return result

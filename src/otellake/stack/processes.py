@@ -7,6 +7,7 @@ command line before we consider it ours.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -54,7 +55,9 @@ def running_pid(files: ServiceFiles, marker: str) -> int | None:
 
 
 def start_detached(
-    files: ServiceFiles, cmd: list[str], env: Mapping[str, str] | None = None,
+    files: ServiceFiles,
+    cmd: list[str],
+    env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> int:
     """Start ``cmd`` in its own session (so `down` can signal its whole group)."""
@@ -62,8 +65,13 @@ def start_detached(
     files.logfile.parent.mkdir(parents=True, exist_ok=True)
     with files.logfile.open("ab") as log:
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=dict(env) if env is not None else None, cwd=cwd, start_new_session=True,
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
         )
     files.pidfile.write_text(f"{proc.pid}\n")
     return proc.pid
@@ -82,10 +90,8 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     if state == "Z":
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         return False
     return True
 
@@ -96,18 +102,14 @@ def stop(files: ServiceFiles, marker: str, timeout_s: float = 30.0) -> int | Non
     if pid is None:
         files.pidfile.unlink(missing_ok=True)
         return None
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + timeout_s
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     if _alive(pid):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         wait_until(lambda: not _alive(pid), 10.0, f"{files.name} (pid {pid}) to exit after SIGKILL")
     files.pidfile.unlink(missing_ok=True)
     return pid
@@ -138,8 +140,12 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 def wait_until(
-    ready: Callable[[], bool], timeout_s: float, what: str, log: Path | None = None,
-    still_alive: Callable[[], bool] | None = None, interval_s: float = 0.25,
+    ready: Callable[[], bool],
+    timeout_s: float,
+    what: str,
+    log: Path | None = None,
+    still_alive: Callable[[], bool] | None = None,
+    interval_s: float = 0.25,
 ) -> None:
     """Poll ``ready`` until it is true or the deadline passes (never a blind sleep)."""
     deadline = time.monotonic() + timeout_s

@@ -1,0 +1,56 @@
+# otel-lake — `make help` lists the targets. Everything installs from the package registries
+# (PyPI, Maven Central, the Go module proxy) into a cache outside the repository.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+CACHE := $(or $(OTELLAKE_CACHE),$(HOME)/.cache/otel-lake)
+UV := $(CACHE)/uv-$(UV_VERSION)/bin/uv
+export UV_CACHE_DIR := $(CACHE)/uv
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: help setup up down status demo test test-fast lint fmt descriptors clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m venv $(CACHE)/uv-$(UV_VERSION)
+	$(CACHE)/uv-$(UV_VERSION)/bin/pip install --quiet uv==$(UV_VERSION)
+
+setup: $(UV) ## install everything: Python env (.venv, from uv.lock), Spark/Kafka jars, the Collector
+	$(UV) sync --frozen --python python3
+	$(BIN)/otellake setup
+
+up: ## start the local Kafka broker and Collector (waits until ready)
+	$(BIN)/otellake up
+
+down: ## stop the local Kafka broker and Collector
+	$(BIN)/otellake down
+
+status: ## show the local services
+	$(BIN)/otellake status
+
+demo: ## run the pipeline end to end on local defaults (stack up, telemetry in, stack down)
+	OTELLAKE_TRIGGER=$${OTELLAKE_TRIGGER:-1s} $(BIN)/otellake demo
+
+test: ## the whole suite: starts its own broker and Collector on random ports
+	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
+
+test-fast: ## the tests that need no broker or Collector (a local SparkSession is fine)
+	$(BIN)/pytest -m "not services" --durations=15 $(PYTEST_ARGS)
+
+lint: ## ruff and mypy
+	$(BIN)/ruff check src tests jobs
+	$(BIN)/ruff format --check src tests jobs
+	$(BIN)/mypy
+
+fmt: ## format the code with ruff
+	$(BIN)/ruff check --fix src tests jobs
+	$(BIN)/ruff format src tests jobs
+
+clean: ## stop services and remove local state (var/), keeping the download cache
+	-$(BIN)/otellake down
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache
