@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Annotated, Any, TypeVar
@@ -139,6 +140,66 @@ def demo(
     run_demo(settings, console, _progress, keep_up=keep_up)
 
 
+@app.command()
+@handle_errors
+def ingest(
+    signal: Annotated[
+        str, typer.Option(help="traces (logs, metrics and all follow with their issue)")
+    ] = "traces",
+    available_now: Annotated[
+        bool, typer.Option("--available-now", help="drain what Kafka holds now, then exit")
+    ] = False,
+    trigger: Annotated[
+        str | None, typer.Option(help="trigger interval, e.g. 5s (default OTELLAKE_TRIGGER)")
+    ] = None,
+    starting_offsets: Annotated[
+        str, typer.Option(help="earliest, latest or Spark's JSON form; new checkpoints only")
+    ] = "earliest",
+    starting_timestamp: Annotated[
+        int | None, typer.Option(help="start at this Kafka timestamp (ms); new checkpoints only")
+    ] = None,
+    master: Annotated[str | None, typer.Option(help="Spark master URL")] = None,
+    accept_data_loss: Annotated[
+        bool,
+        typer.Option(
+            "--accept-data-loss",
+            help="continue past offsets Kafka retention deleted (they are reported, not read)",
+        ),
+    ] = False,
+) -> None:
+    """Stream Kafka topics into the Delta lake: decode, quarantine bad input, exactly once."""
+    from otellake.durations import parse_duration
+    from otellake.ingest.runner import IngestOptions, run_ingest, selected_signals
+    from otellake.spark_session import build_spark_session
+
+    overrides: dict[str, object] = {"spark_master": master} if master else {}
+    settings = load_settings(**overrides)
+    if trigger is not None:
+        try:
+            parse_duration(trigger)
+        except ValueError as exc:
+            raise BadInput(f"--trigger: {exc}") from None
+    if starting_offsets not in ("earliest", "latest") and not starting_offsets.startswith("{"):
+        raise BadInput(
+            f"--starting-offsets {starting_offsets!r}; expected earliest, latest or a JSON object"
+        )
+    options = IngestOptions(
+        signals=selected_signals(signal),
+        available_now=available_now,
+        trigger=trigger,
+        starting_offsets=starting_offsets,
+        starting_timestamp=starting_timestamp,
+        accept_data_loss=accept_data_loss,
+    )
+    spark = build_spark_session(settings, app_name=f"otellake-ingest-{signal}")
+    _progress(
+        f"ingesting {', '.join(options.signals)} from {settings.kafka_bootstrap} "
+        f"into {settings.lake}"
+    )
+    run_ingest(spark, settings, options, _progress)
+    _progress("ingest stopped")
+
+
 @app.command("spark-conf")
 @handle_errors
 def spark_conf() -> None:
@@ -147,6 +208,7 @@ def spark_conf() -> None:
 
     conf = session_conf(load_settings())
     conf.pop("spark.master")
+    conf["spark.pyspark.python"] = sys.executable
     args = []
     for key, value in conf.items():
         args += ["--jars", value] if key == "spark.jars" else ["--conf", f"{key}={value}"]

@@ -161,12 +161,51 @@ def ensure_kafka_jars(settings: Settings, progress: Progress = print) -> Path:
     return _finish(tmp, final)
 
 
+def _decoder_sources() -> list[Path]:
+    module = project_file("jvm/otlp-decoder")
+    return sorted(p for p in module.rglob("*") if p.is_file() and "target" not in p.parts)
+
+
+def decoder_jar_dir(settings: Settings) -> Path:
+    return settings.cache / "jars" / f"otlp-decoder-{_digest(*_decoder_sources())}"
+
+
+def ensure_decoder_jar(settings: Settings, progress: Progress = print) -> Path:
+    """Build our JVM OTLP decoder (``jvm/otlp-decoder``, protobuf shaded inside)."""
+    final = decoder_jar_dir(settings)
+    if is_complete(final):
+        return final / "otlp-decoder.jar"
+    progress(f"building the OTLP decoder jar into {final}")
+    mvn = _require_tool("mvn", "install Maven (Debian package `maven`)")
+    pom = project_file("jvm/otlp-decoder/pom.xml")
+    _run(
+        [
+            mvn,
+            "-q",
+            "-B",
+            f"-Dmaven.repo.local={settings.cache / 'm2'}",
+            "-f",
+            str(pom),
+            "package",
+            "-DskipTests",
+        ],
+        "building jvm/otlp-decoder with Maven",
+    )
+    settings.cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="otlp-decoder-", dir=settings.cache))
+    shutil.copy(pom.parent / "target" / "otlp-decoder.jar", tmp / "otlp-decoder.jar")
+    return _finish(tmp, final) / "otlp-decoder.jar"
+
+
 def spark_jars(settings: Settings) -> list[Path]:
     """The jars to put on ``spark.jars``; fails clearly when setup has not run."""
     folder = spark_jars_dir(settings)
     if not is_complete(folder):
         raise SetupError(f"Spark connector jars missing in {folder}; run `make setup` first")
-    return sorted(folder.glob("*.jar"))
+    decoder = decoder_jar_dir(settings)
+    if not is_complete(decoder):
+        raise SetupError(f"OTLP decoder jar missing in {decoder}; run `make setup` first")
+    return [*sorted(folder.glob("*.jar")), decoder / "otlp-decoder.jar"]
 
 
 def kafka_jars(settings: Settings) -> Path:
@@ -254,6 +293,7 @@ def setup_all(settings: Settings, progress: Progress = print) -> dict[str, Path]
     """What `make setup` runs after the Python environment exists."""
     return {
         "spark_jars": ensure_spark_jars(settings, progress),
+        "otlp_decoder": ensure_decoder_jar(settings, progress),
         "kafka_jars": ensure_kafka_jars(settings, progress),
         "collector": ensure_collector(settings, progress),
     }

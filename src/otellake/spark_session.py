@@ -37,6 +37,9 @@ def session_conf(settings: Settings, master: str | None = None) -> dict[str, str
             "spark.driver.memory": "2g",
             "spark.sql.shuffle.partitions": "4",
             "spark.default.parallelism": "4",
+            # Delta rebuilds table state (e.g. for txnAppId lookups) with this many shuffle
+            # partitions; the default 50 costs ~3 s per exactly-once append on 2 cores.
+            "spark.databricks.delta.snapshotPartitions": "2",
         }
     return conf
 
@@ -47,10 +50,16 @@ def build_spark_session(
     master: str | None = None,
     extra_conf: dict[str, str] | None = None,
 ) -> SparkSession:
+    import os
+
     from pyspark.sql import SparkSession
 
+    conf = {**session_conf(settings, master), **(extra_conf or {})}
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        # Launched by spark-submit: its --master, --jars/--packages and --conf already apply.
+        conf = {k: v for k, v in conf.items() if k not in ("spark.master", "spark.jars")}
     builder = SparkSession.builder.appName(app_name)
-    for key, value in {**session_conf(settings, master), **(extra_conf or {})}.items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")

@@ -1,0 +1,288 @@
+package dev.otellake.decode;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.common.v1.InstrumentationScope;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.opentelemetry.proto.trace.v1.Status;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Spark Java UDF: OTLP {@code ExportTraceServiceRequest} bytes to one row of
+ * {@link #returnType()}. Never throws for bad input: a record that cannot be decoded gets
+ * {@code error_reason}/{@code error_detail} and empty {@code spans}; a span with an invalid
+ * trace/span id goes to {@code rejects} while the record's other spans still land.
+ *
+ * <p>{@code error_reason}: {@code empty_record} (null or zero-length value), {@code proto_decode}
+ * (parse failed, or no resource_spans and only unknown fields at top level), {@code
+ * internal_error} (a bug in this decoder; should never happen).
+ */
+public final class TracesDecoder implements UDF1<byte[], Row>, Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private static final String[] SPAN_KINDS = {
+    "UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"
+  };
+  private static final String[] STATUS_CODES = {"UNSET", "OK", "ERROR"};
+  private static final int TRACE_ID_BYTES = 16;
+  private static final int SPAN_ID_BYTES = 8;
+
+  private static final StructType RETURN_TYPE = buildReturnType();
+
+  private final AttributeMapper attributes;
+
+  /**
+   * @param maxValueBytes UTF-8 byte budget per attribute value ({@code <= 0}: no limit)
+   * @param dropKeys attribute keys to remove
+   * @param hashKeys attribute keys whose values are replaced by their SHA-256 hex
+   */
+  public TracesDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
+    this.attributes = new AttributeMapper(maxValueBytes, dropKeys, hashKeys);
+  }
+
+  /** The struct {@link #call} returns. */
+  public static StructType returnType() {
+    return RETURN_TYPE;
+  }
+
+  private static StructField f(String name, DataType type) {
+    return DataTypes.createStructField(name, type, true);
+  }
+
+  private static StructType buildReturnType() {
+    DataType str = DataTypes.StringType;
+    DataType big = DataTypes.LongType;
+    DataType attrs = DataTypes.createMapType(str, str, true);
+    StructType event =
+        DataTypes.createStructType(
+            new StructField[] {f("time_unix_nano", big), f("name", str), f("attributes", attrs)});
+    StructType link =
+        DataTypes.createStructType(
+            new StructField[] {
+              f("trace_id", str), f("span_id", str), f("trace_state", str), f("attributes", attrs)
+            });
+    StructType span =
+        DataTypes.createStructType(
+            new StructField[] {
+              f("item_path", str),
+              f("resource_attributes", attrs),
+              f("scope_name", str),
+              f("scope_version", str),
+              f("trace_id", str),
+              f("span_id", str),
+              f("parent_span_id", str),
+              f("trace_state", str),
+              f("flags", DataTypes.IntegerType),
+              f("span_name", str),
+              f("span_kind", str),
+              f("start_time_unix_nano", big),
+              f("end_time_unix_nano", big),
+              f("status_code", str),
+              f("status_message", str),
+              f("span_attributes", attrs),
+              f("events", DataTypes.createArrayType(event, true)),
+              f("links", DataTypes.createArrayType(link, true)),
+              f("dropped_attributes_count", big),
+              f("dropped_events_count", big),
+              f("dropped_links_count", big)
+            });
+    StructType reject =
+        DataTypes.createStructType(
+            new StructField[] {f("reason", str), f("item_path", str), f("detail", str)});
+    return DataTypes.createStructType(
+        new StructField[] {
+          f("error_reason", str),
+          f("error_detail", str),
+          f("spans", DataTypes.createArrayType(span, true)),
+          f("rejects", DataTypes.createArrayType(reject, true)),
+          f("truncated_values", DataTypes.IntegerType),
+          f("repaired_utf8", DataTypes.IntegerType)
+        });
+  }
+
+  @Override
+  public Row call(byte[] value) {
+    if (value == null) {
+      return error("empty_record", "value is null");
+    }
+    if (value.length == 0) {
+      return error("empty_record", "value has 0 bytes");
+    }
+    ExportTraceServiceRequest req;
+    try {
+      req = ExportTraceServiceRequest.parseFrom(value);
+    } catch (InvalidProtocolBufferException e) {
+      return error("proto_decode", message(e));
+    } catch (RuntimeException | StackOverflowError e) {
+      return error("proto_decode", e.getClass().getSimpleName() + ": " + message(e));
+    }
+    if (req.getResourceSpansCount() == 0) {
+      int unknown = req.getUnknownFields().getSerializedSize();
+      return error(
+          "proto_decode",
+          "no resource_spans; top level has only unknown fields ("
+              + unknown
+              + " of "
+              + value.length
+              + " bytes)");
+    }
+    try {
+      return decode(req);
+    } catch (RuntimeException | StackOverflowError e) {
+      return error("internal_error", e.getClass().getName() + ": " + message(e));
+    }
+  }
+
+  private Row decode(ExportTraceServiceRequest req) {
+    DecodeStats stats = new DecodeStats();
+    List<Row> spans = new ArrayList<>();
+    List<Row> rejects = null;
+    List<ResourceSpans> rsList = req.getResourceSpansList();
+    for (int r = 0, nr = rsList.size(); r < nr; r++) {
+      ResourceSpans rs = rsList.get(r);
+      Map<String, String> resourceAttrs =
+          attributes.toMap(rs.getResource().getAttributesList(), stats);
+      List<ScopeSpans> ssList = rs.getScopeSpansList();
+      for (int s = 0, ns = ssList.size(); s < ns; s++) {
+        ScopeSpans ss = ssList.get(s);
+        InstrumentationScope scope = ss.getScope();
+        String scopeName = scope.getName();
+        String scopeVersion = scope.getVersion();
+        String pathPrefix = "resource_spans[" + r + "].scope_spans[" + s + "].spans[";
+        List<Span> spList = ss.getSpansList();
+        for (int k = 0, nk = spList.size(); k < nk; k++) {
+          Span sp = spList.get(k);
+          String itemPath = pathPrefix + k + ']';
+          ByteString traceId = sp.getTraceId();
+          ByteString spanId = sp.getSpanId();
+          String problem = idProblem("trace_id", traceId, TRACE_ID_BYTES);
+          String spanProblem = idProblem("span_id", spanId, SPAN_ID_BYTES);
+          if (problem != null || spanProblem != null) {
+            if (rejects == null) {
+              rejects = new ArrayList<>();
+            }
+            String detail =
+                problem == null ? spanProblem : spanProblem == null ? problem : problem + " | " + spanProblem;
+            rejects.add(RowFactory.create("invalid_id", itemPath, detail));
+            continue;
+          }
+          spans.add(spanRow(sp, itemPath, resourceAttrs, scopeName, scopeVersion, traceId, spanId, stats));
+        }
+      }
+    }
+    return RowFactory.create(
+        null,
+        null,
+        spans,
+        rejects == null ? Collections.emptyList() : rejects,
+        stats.truncatedValues,
+        stats.repairedUtf8);
+  }
+
+  private Row spanRow(
+      Span sp,
+      String itemPath,
+      Map<String, String> resourceAttrs,
+      String scopeName,
+      String scopeVersion,
+      ByteString traceId,
+      ByteString spanId,
+      DecodeStats stats) {
+    int kind = sp.getKindValue();
+    Status status = sp.getStatus();
+    int code = status.getCodeValue();
+    return RowFactory.create(
+        itemPath,
+        resourceAttrs,
+        scopeName,
+        scopeVersion,
+        Hex.of(traceId),
+        Hex.of(spanId),
+        Hex.of(sp.getParentSpanId()),
+        sp.getTraceState(),
+        sp.getFlags(),
+        sp.getName(),
+        kind >= 0 && kind < SPAN_KINDS.length ? SPAN_KINDS[kind] : SPAN_KINDS[0],
+        sp.getStartTimeUnixNano(),
+        sp.getEndTimeUnixNano(),
+        code >= 0 && code < STATUS_CODES.length ? STATUS_CODES[code] : STATUS_CODES[0],
+        status.getMessage(),
+        attributes.toMap(sp.getAttributesList(), stats),
+        events(sp.getEventsList(), stats),
+        links(sp.getLinksList(), stats),
+        Integer.toUnsignedLong(sp.getDroppedAttributesCount()),
+        Integer.toUnsignedLong(sp.getDroppedEventsCount()),
+        Integer.toUnsignedLong(sp.getDroppedLinksCount()));
+  }
+
+  private List<Row> events(List<Span.Event> events, DecodeStats stats) {
+    int n = events.size();
+    if (n == 0) {
+      return Collections.emptyList();
+    }
+    List<Row> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      Span.Event e = events.get(i);
+      out.add(
+          RowFactory.create(
+              e.getTimeUnixNano(), e.getName(), attributes.toMap(e.getAttributesList(), stats)));
+    }
+    return out;
+  }
+
+  private List<Row> links(List<Span.Link> links, DecodeStats stats) {
+    int n = links.size();
+    if (n == 0) {
+      return Collections.emptyList();
+    }
+    List<Row> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      Span.Link l = links.get(i);
+      out.add(
+          RowFactory.create(
+              Hex.of(l.getTraceId()),
+              Hex.of(l.getSpanId()),
+              l.getTraceState(),
+              attributes.toMap(l.getAttributesList(), stats)));
+    }
+    return out;
+  }
+
+  /** Null when {@code id} has {@code expected} bytes and is not all zero; otherwise what is wrong. */
+  private static String idProblem(String name, ByteString id, int expected) {
+    int n = id.size();
+    if (n == expected) {
+      for (int i = 0; i < n; i++) {
+        if (id.byteAt(i) != 0) {
+          return null;
+        }
+      }
+      return name + " has " + n + " bytes, all zero; expected " + expected + " bytes, not all zero";
+    }
+    return name + " has " + n + " bytes; expected " + expected + " bytes, not all zero";
+  }
+
+  private static String message(Throwable e) {
+    String m = e.getMessage();
+    return m == null || m.isEmpty() ? e.getClass().getSimpleName() : m;
+  }
+
+  private static Row error(String reason, String detail) {
+    return RowFactory.create(
+        reason, detail, Collections.emptyList(), Collections.emptyList(), 0, 0);
+  }
+}

@@ -1,0 +1,1 @@
+"""Streaming ingest: Kafka topics -> JVM decode -> Delta tables, exactly once per batch."""

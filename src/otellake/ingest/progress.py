@@ -1,0 +1,110 @@
+"""One line per streaming batch on the console, and the same as JSON lines under
+``$OTELLAKE_HOME/progress/<query>.jsonl`` (what `otellake status` shows)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql.streaming import StreamingQueryListener
+
+from otellake.settings import Settings
+
+
+@dataclass
+class BatchStats:
+    """What our foreachBatch saw; merged with Spark's own progress for the batch."""
+
+    query: str
+    batch_id: int
+    records: int = 0
+    rows: int = 0
+    quarantined: int = 0
+    trace_index_rows: int = 0
+    truncated_values: int = 0
+    repaired_utf8: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def progress_file(settings: Settings, query: str) -> Path:
+    return settings.home / "progress" / f"{query}.jsonl"
+
+
+def last_batches(settings: Settings) -> list[dict[str, Any]]:
+    """The newest progress line of every query that ever ran under this home."""
+    result = []
+    for path in sorted((settings.home / "progress").glob("*.jsonl")):
+        lines = path.read_text().splitlines()
+        if lines:
+            result.append(json.loads(lines[-1]))
+    return result
+
+
+class ProgressReporter(StreamingQueryListener):
+    """Joins BatchStats (from foreachBatch) with Spark's progress event for the same batch."""
+
+    def __init__(self, settings: Settings, emit: Callable[[str], None]) -> None:
+        self._settings = settings
+        self._emit = emit
+        self._stats: dict[tuple[str, int], BatchStats] = {}
+        self._lock = threading.Lock()
+
+    def record(self, stats: BatchStats) -> None:
+        with self._lock:
+            self._stats[(stats.query, stats.batch_id)] = stats
+
+    def onQueryStarted(self, event: Any) -> None:
+        self._emit(f"query {event.name} started (id {event.id})")
+
+    def onQueryIdle(self, event: Any) -> None:
+        pass
+
+    def onQueryTerminated(self, event: Any) -> None:
+        if event.exception:
+            self._emit(f"query {event.id} failed: {event.exception.splitlines()[0]}")
+
+    def onQueryProgress(self, event: Any) -> None:
+        p = event.progress
+        with self._lock:
+            stats = self._stats.pop((p.name, p.batchId), None)
+        if stats is None:  # an empty trigger: no foreachBatch call
+            return
+        lag = None
+        for source in p.sources:
+            metrics = getattr(source, "metrics", None) or {}
+            if "maxOffsetsBehindLatest" in metrics:
+                lag = int(float(metrics["maxOffsetsBehindLatest"]))
+        duration_s = p.batchDuration / 1000.0
+        line = {
+            **asdict(stats),
+            "timestamp": p.timestamp,
+            "duration_s": round(duration_s, 3),
+            "rows_per_s": round(stats.rows / duration_s, 1) if duration_s > 0 else None,
+            "kafka_lag": lag,
+            "spark_ms": dict(p.durationMs),
+        }
+        path = progress_file(self._settings, p.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as f:
+            f.write(json.dumps(line) + "\n")
+        self._emit(
+            f"{p.name} batch {p.batchId}: {stats.records} records -> {stats.rows} rows, "
+            f"{stats.quarantined} quarantined, {duration_s:.2f}s "
+            f"({line['rows_per_s']} rows/s), lag {lag if lag is not None else '?'}"
+            + (f", {stats.truncated_values} values truncated" if stats.truncated_values else "")
+        )
+
+    def wait_until_reported(self, timeout_s: float) -> None:
+        """Progress events arrive asynchronously; give the last ones a bounded chance."""
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._stats:
+                    return
+            time.sleep(0.1)

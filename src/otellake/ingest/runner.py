@@ -1,0 +1,283 @@
+"""Run the ingest queries: Kafka source -> foreachBatch (decode, write each table) -> Delta.
+
+Exactly once with several outputs: every table is appended with Delta's ``txnAppId`` /
+``txnVersion`` (the batch id). The app id is derived from the query name, the table and the
+streaming query's id, which Spark keeps in the checkpoint: a restart reuses it (so a replayed
+batch is skipped), a new checkpoint gets a new one (so its batch ids start afresh).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from otellake import jvm_decoders, lake
+from otellake.durations import spark_interval
+from otellake.errors import BadInput, OtelLakeError
+from otellake.ingest.pipelines import PIPELINES, SignalPipeline
+from otellake.ingest.progress import BatchStats, ProgressReporter
+from otellake.settings import Settings, Signal
+from otellake.transform.records import decode_records, quarantine_rows
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming import StreamingQuery
+
+Emit = Callable[[str], None]
+STOP_GRACE_S = 300.0
+
+
+class DataLossError(OtelLakeError):
+    """Kafka no longer has offsets the checkpoint expects (retention deleted them)."""
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    signals: tuple[Signal, ...] = ("traces",)
+    available_now: bool = False
+    trigger: str | None = None
+    starting_offsets: str = "earliest"
+    starting_timestamp: int | None = None
+    accept_data_loss: bool = False
+
+
+def selected_signals(name: str) -> tuple[Signal, ...]:
+    if name == "all":
+        return tuple(PIPELINES)
+    if name in PIPELINES:
+        return (name,)
+    known = ["traces", "logs", "metrics"]
+    if name in known:
+        raise BadInput(f"signal {name!r} is not ingested yet; available: {sorted(PIPELINES)}")
+    raise BadInput(f"unknown signal {name!r}; expected one of {[*known, 'all']}")
+
+
+def kafka_source(
+    spark: SparkSession, settings: Settings, topic: str, options: IngestOptions
+) -> DataFrame:
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .option("subscribe", topic)
+        # Offsets deleted by retention before we read them fail the query loudly, unless the
+        # operator explicitly accepts the loss (see README, "Data loss").
+        .option("failOnDataLoss", "false" if options.accept_data_loss else "true")
+        .option("kafka.max.partition.fetch.bytes", str(max(settings.max_record_bytes, 1 << 20)))
+    )
+    if options.starting_timestamp is not None:
+        reader = reader.option("startingTimestamp", str(options.starting_timestamp))
+    else:
+        reader = reader.option("startingOffsets", options.starting_offsets)
+    if settings.max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(settings.max_offsets_per_trigger))
+    return reader.load()
+
+
+class BatchWriter:
+    """The foreachBatch function of one signal's query."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pipeline: SignalPipeline,
+        udf_name: str,
+        reporter: ProgressReporter,
+    ) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.udf_name = udf_name
+        self.reporter = reporter
+        self.query_id: str | None = None
+        self._started = threading.Event()
+
+    def started(self, query_id: str) -> None:
+        self.query_id = query_id
+        self._started.set()
+
+    def app_id(self, table: str) -> str:
+        return f"otellake/{self.pipeline.query_name}/{table}/{self.query_id}"
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        if not self._started.wait(timeout=60):
+            raise OtelLakeError("the streaming query did not report its id within 60 s")
+        settings = self.settings
+        stats = BatchStats(self.pipeline.query_name, batch_id)
+        ingested_at = datetime.now(UTC).replace(microsecond=0)
+        t0 = time.monotonic()
+        decoded = batch.transform(decode_records(self.udf_name, settings.max_record_bytes)).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
+        try:
+            counts = decoded.agg(
+                F.count(F.lit(1)).alias("records"),
+                F.coalesce(F.sum(self.pipeline.row_count()), F.lit(0)).alias("rows"),
+                F.coalesce(
+                    F.sum(
+                        F.when(F.col("value_size") > settings.max_record_bytes, 1)
+                        .when(F.col("d.error_reason").isNotNull(), 1)
+                        .otherwise(F.size("d.rejects"))
+                    ),
+                    F.lit(0),
+                ).alias("quarantined"),
+                F.coalesce(F.sum("d.truncated_values"), F.lit(0)).alias("truncated"),
+                F.coalesce(F.sum("d.repaired_utf8"), F.lit(0)).alias("repaired"),
+            ).first()
+            assert counts is not None
+            stats.records, stats.rows = int(counts.records), int(counts.rows)
+            stats.quarantined = int(counts.quarantined)
+            stats.truncated_values, stats.repaired_utf8 = (
+                int(counts.truncated),
+                int(counts.repaired),
+            )
+            stats.seconds["read_decode"] = round(time.monotonic() - t0, 3)
+            if stats.rows:
+                for table, rows in self.pipeline.build(decoded, ingested_at).items():
+                    t = time.monotonic()
+                    lake.append_exactly_once(
+                        rows, lake.table_path(settings, table), self.app_id(table), batch_id
+                    )
+                    stats.seconds[f"write_{table}"] = round(time.monotonic() - t, 3)
+            if stats.quarantined:
+                t = time.monotonic()
+                bad = decoded.transform(
+                    quarantine_rows(
+                        ingested_at, settings.max_record_bytes, settings.max_value_bytes
+                    )
+                )
+                lake.append_exactly_once(
+                    bad,
+                    lake.table_path(settings, "quarantine"),
+                    self.app_id("quarantine"),
+                    batch_id,
+                )
+                stats.seconds["write_quarantine"] = round(time.monotonic() - t, 3)
+        finally:
+            decoded.unpersist()
+        stats.seconds["batch"] = round(time.monotonic() - t0, 3)
+        self.reporter.record(stats)
+
+
+def start_query(
+    spark: SparkSession,
+    settings: Settings,
+    pipeline: SignalPipeline,
+    options: IngestOptions,
+    reporter: ProgressReporter,
+) -> StreamingQuery:
+    udf_name = jvm_decoders.register(spark, settings, pipeline.signal)
+    for table in (*pipeline.tables, "quarantine"):
+        lake.ensure_table(spark, settings, table)
+    writer = BatchWriter(settings, pipeline, udf_name, reporter)
+    stream = (
+        kafka_source(spark, settings, settings.topics[pipeline.signal], options)
+        .writeStream.queryName(pipeline.query_name)
+        .option("checkpointLocation", lake.checkpoint_path(settings, pipeline.query_name))
+        .foreachBatch(writer)
+    )
+    if options.available_now:
+        stream = stream.trigger(availableNow=True)
+    else:
+        stream = stream.trigger(processingTime=spark_interval(options.trigger or settings.trigger))
+    query = stream.start()
+    writer.started(str(query.id))
+    return query
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM/SIGINT ask the queries to stop after the batch in flight."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _raise_failure(query: StreamingQuery) -> None:
+    exc = query.exception()
+    if exc is None:
+        return
+    text = str(exc)
+    if "data loss" in text.lower() or ("lost" in text.lower() and "offset" in text.lower()):
+        raise DataLossError(
+            f"query {query.name}: Kafka no longer has offsets the checkpoint expects (retention "
+            f"deleted them before ingest read them). Nothing was skipped silently. To continue "
+            f"from the earliest offset still available, rerun with --accept-data-loss. "
+            f"Spark said: {text.splitlines()[0]}"
+        )
+    raise OtelLakeError(f"query {query.name} failed: {text.splitlines()[0]}")
+
+
+def _last_batch_id(query: StreamingQuery) -> int:
+    progress = query.lastProgress
+    return progress.batchId if progress is not None else -1
+
+
+def _stop_gracefully(query: StreamingQuery) -> None:
+    """Let the batch in flight finish, then stop (a batch interrupted after that is simply
+    replayed on restart: every output is exactly-once)."""
+    last = _last_batch_id(query)
+    deadline = time.monotonic() + STOP_GRACE_S
+    while (
+        query.isActive
+        and query.status.get("isTriggerActive")
+        and _last_batch_id(query) == last
+        and time.monotonic() < deadline
+    ):
+        query.awaitTermination(1)
+    query.stop()
+
+
+def run_ingest(
+    spark: SparkSession,
+    settings: Settings,
+    options: IngestOptions,
+    emit: Emit,
+    stop: threading.Event | None = None,
+) -> list[dict[str, Any]]:
+    """Start one query per signal and run until done (available-now) or asked to stop."""
+    stop = stop or threading.Event()
+    reporter = ProgressReporter(settings, emit)
+    spark.streams.addListener(reporter)
+    queries: list[StreamingQuery] = []
+    try:
+        with _stop_on_signals(stop):
+            for sig in options.signals:
+                queries.append(start_query(spark, settings, PIPELINES[sig], options, reporter))
+            while any(q.isActive for q in queries):
+                for q in queries:
+                    _raise_failure(q)
+                if stop.is_set():
+                    emit("stopping after the batch in flight")
+                    for q in queries:
+                        _stop_gracefully(q)
+                    break
+                queries[0].awaitTermination(1)
+            for q in queries:
+                _raise_failure(q)
+        reporter.wait_until_reported(timeout_s=15)
+        return [json.loads(q.lastProgress.json) if q.lastProgress else {} for q in queries]
+    finally:
+        for q in queries:
+            if q.isActive:
+                q.stop()
+        spark.streams.removeListener(reporter)

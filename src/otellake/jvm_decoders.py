@@ -1,0 +1,52 @@
+"""The JVM-side OTLP decoders (``jvm/otlp-decoder``), registered as Spark SQL functions.
+
+Spark's own ``from_protobuf`` (spark-protobuf) is not obtainable from the package registry
+this project installs from, so records are decoded by generated OTLP Java classes inside a
+Java UDF: no Python in the data path, unlimited AnyValue nesting, and one pass that also
+renders attribute values and checks ids.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from otellake.settings import Settings, Signal
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+UDF_NAMES: dict[Signal, str] = {
+    "traces": "otlp_decode_traces",
+    "logs": "otlp_decode_logs",
+    "metrics": "otlp_decode_metrics",
+}
+_CLASSES: dict[Signal, str] = {
+    "traces": "dev.otellake.decode.TracesDecoder",
+    "logs": "dev.otellake.decode.LogsDecoder",
+    "metrics": "dev.otellake.decode.MetricsDecoder",
+}
+
+
+def _java_strings(spark: SparkSession, values: tuple[str, ...]) -> Any:
+    gateway = spark.sparkContext._gateway
+    assert gateway is not None
+    array = gateway.new_array(gateway.jvm.java.lang.String, len(values))
+    for i, value in enumerate(values):
+        array[i] = value
+    return array
+
+
+def register(spark: SparkSession, settings: Settings, signal: Signal) -> str:
+    """Register the decoder of ``signal`` for this session; returns the SQL function name."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    cls: Any = jvm
+    for part in _CLASSES[signal].split("."):
+        cls = getattr(cls, part)
+    decoder = cls(
+        settings.max_value_bytes,
+        _java_strings(spark, settings.attr_drop),
+        _java_strings(spark, settings.attr_hash),
+    )
+    spark._jsparkSession.udf().register(UDF_NAMES[signal], decoder, cls.returnType())
+    return UDF_NAMES[signal]

@@ -1,0 +1,118 @@
+"""Shared by every signal: the Kafka record columns, size checks, event dates, quarantine rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from otellake import schemas
+
+KAFKA_COLUMNS = ["topic", "partition", "offset", "timestamp", "key", "value"]
+NANOS_PER_DAY = 86_400 * 1_000_000_000
+
+
+def decode_records(udf_name: str, max_record_bytes: int) -> Callable[[DataFrame], DataFrame]:
+    """Kafka rows -> the same rows plus ``value_size`` and ``d``, the JVM decoder's struct.
+
+    Records larger than ``max_record_bytes`` are not decoded (``d`` is NULL); they become
+    ``too_large`` quarantine rows.
+    """
+
+    def transform(kafka: DataFrame) -> DataFrame:
+        size = F.coalesce(F.length("value"), F.lit(0)).cast("bigint")
+        return kafka.select(
+            *KAFKA_COLUMNS,
+            size.alias("value_size"),
+            F.when(size > max_record_bytes, F.lit(None))
+            .otherwise(F.call_udf(udf_name, F.col("value")))
+            .alias("d"),
+        )
+
+    return transform
+
+
+def event_date(nanos: Column, ingested_at: datetime) -> Column:
+    """UTC day of an event time; the ingest day when the time is 0, negative or > 1 day ahead.
+
+    The original nanos are kept as they came; only the partition is chosen defensively, so a
+    zero or far-future timestamp never lands in 1970 or in 2262.
+    """
+    ingest_nanos = int(ingested_at.timestamp()) * 1_000_000_000
+    return F.when(
+        (nanos <= 0) | (nanos > F.lit(ingest_nanos + NANOS_PER_DAY)),
+        F.lit(ingested_at.date()),
+    ).otherwise(F.to_date(F.timestamp_micros(F.floor(nanos / 1000).cast("bigint"))))
+
+
+def nanos_to_timestamp(nanos: Column) -> Column:
+    return F.timestamp_micros(F.floor(nanos / 1000).cast("bigint"))
+
+
+def quarantine_rows(
+    ingested_at: datetime, max_record_bytes: int, max_value_bytes: int
+) -> Callable[[DataFrame], DataFrame]:
+    """Decoded records -> one quarantine row per bad record and per bad item inside a record.
+
+    Reasons: ``too_large`` (value cut to ``max_value_bytes``), ``empty_record``,
+    ``proto_decode`` / ``json_decode`` (from the decoder) and item-level reasons such as
+    ``invalid_id`` (with the item's path; the record's good items land).
+    """
+
+    def transform(decoded: DataFrame) -> DataFrame:
+        base = [
+            F.col("topic").alias("kafka_topic"),
+            F.col("partition").cast("int").alias("kafka_partition"),
+            F.col("offset").alias("kafka_offset"),
+            F.col("timestamp").alias("kafka_timestamp"),
+            F.col("key").alias("kafka_key"),
+        ]
+        too_large = decoded.where(F.col("value_size") > max_record_bytes).select(
+            *base,
+            F.substring("value", 1, max_value_bytes).alias("value"),
+            "value_size",
+            F.lit("too_large").alias("reason"),
+            F.lit("").alias("item_path"),
+            F.format_string(
+                "record of %d bytes exceeds OTELLAKE_MAX_RECORD_BYTES=%d",
+                "value_size",
+                F.lit(max_record_bytes),
+            ).alias("detail"),
+        )
+        whole = decoded.where(F.col("d.error_reason").isNotNull()).select(
+            *base,
+            "value",
+            "value_size",
+            F.col("d.error_reason").alias("reason"),
+            F.lit("").alias("item_path"),
+            F.coalesce(F.col("d.error_detail"), F.lit("")).alias("detail"),
+        )
+        items = (
+            decoded.where(F.size("d.rejects") > 0)
+            .select(*base, "value", "value_size", F.explode("d.rejects").alias("r"))
+            .select(
+                "kafka_topic",
+                "kafka_partition",
+                "kafka_offset",
+                "kafka_timestamp",
+                "kafka_key",
+                "value",
+                "value_size",
+                F.col("r.reason").alias("reason"),
+                F.col("r.item_path").alias("item_path"),
+                F.col("r.detail").alias("detail"),
+            )
+        )
+        # one row per bad record or bad item: kafka coordinates, raw value, reason, item_path
+        return (
+            too_large.unionByName(whole)
+            .unionByName(items)
+            .withColumn("ingested_at", F.lit(ingested_at))
+            .withColumn("replayed_at", F.lit(None).cast("timestamp"))
+            .withColumn("date", F.lit(ingested_at.date()))
+            .select(*schemas.table("quarantine").columns)
+        )
+
+    return transform

@@ -1,0 +1,56 @@
+"""Ingest test helpers: a private lake and topic per test on the shared broker."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otellake import kafka_clients, lake
+from otellake.ingest.runner import IngestOptions, run_ingest
+from otellake.settings import Settings
+
+
+@pytest.fixture
+def lake_settings(stack: Settings, tmp_path: Path) -> Settings:
+    """The shared stack's broker, with this test's own topics, home and lake."""
+    tag = uuid.uuid4().hex[:10]
+    settings = stack.model_copy(
+        update={
+            "home": tmp_path / "home",
+            "lake": str(tmp_path / "lake"),
+            "topic_spans": f"spans_{tag}",
+            "topic_logs": f"logs_{tag}",
+            "topic_metrics": f"metrics_{tag}",
+        }
+    )
+    kafka_clients.ensure_topics(settings, list(settings.topics.values()), partitions=3)
+    return settings
+
+
+def produce(settings: Settings, topic: str, values: list[bytes], key: bytes | None = None) -> None:
+    producer = kafka_clients.producer(
+        settings,
+        acks="all",
+        max_request_size=16 << 20,
+        compression_type="zstd",
+    )
+    try:
+        for value in values:
+            producer.send(topic, key=key, value=value)
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
+
+
+def ingest_now(spark: Any, settings: Settings, **options: Any) -> list[str]:
+    """Run `ingest --available-now` in-process; returns the progress lines it printed."""
+    lines: list[str] = []
+    run_ingest(spark, settings, IngestOptions(available_now=True, **options), lines.append)
+    return lines
+
+
+def read_table(spark: Any, settings: Settings, table: str) -> Any:
+    return spark.read.format("delta").load(lake.table_path(settings, table))

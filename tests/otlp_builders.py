@@ -1,0 +1,102 @@
+"""Build OTLP export requests exactly as the Collector's kafka exporter writes them."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import (
+    AnyValue,
+    ArrayValue,
+    InstrumentationScope,
+    KeyValue,
+    KeyValueList,
+)
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+
+
+def any_value(value: Any) -> AnyValue:
+    """Python value -> AnyValue (str, bool, int, float, bytes, list, dict, None)."""
+    if value is None:
+        return AnyValue()
+    if isinstance(value, bool):
+        return AnyValue(bool_value=value)
+    if isinstance(value, int):
+        return AnyValue(int_value=value)
+    if isinstance(value, float):
+        return AnyValue(double_value=value)
+    if isinstance(value, str):
+        return AnyValue(string_value=value)
+    if isinstance(value, bytes):
+        return AnyValue(bytes_value=value)
+    if isinstance(value, list):
+        return AnyValue(array_value=ArrayValue(values=[any_value(v) for v in value]))
+    if isinstance(value, dict):
+        return AnyValue(kvlist_value=KeyValueList(values=attrs(value)))
+    raise TypeError(f"no AnyValue for {value!r}")
+
+
+def attrs(values: dict[str, Any]) -> list[KeyValue]:
+    return [KeyValue(key=k, value=any_value(v)) for k, v in values.items()]
+
+
+def nested(depth: int, leaf: Any = "deep") -> Any:
+    """``depth`` levels of alternating kvlist / array around ``leaf``."""
+    value = leaf
+    for level in range(depth):
+        value = {f"l{level}": value} if level % 2 == 0 else [value]
+    return value
+
+
+def trace_id() -> bytes:
+    return os.urandom(16)
+
+
+def span_id() -> bytes:
+    return os.urandom(8)
+
+
+def span(
+    name: str,
+    tid: bytes,
+    sid: bytes,
+    parent: bytes = b"",
+    start: int = 1_700_000_000_000_000_000,
+    duration: int = 1_000_000,
+    kind: int = Span.SPAN_KIND_SERVER,
+    attributes: dict[str, Any] | None = None,
+    status: int = Status.STATUS_CODE_UNSET,
+    **fields: Any,
+) -> Span:
+    return Span(
+        trace_id=tid,
+        span_id=sid,
+        parent_span_id=parent,
+        name=name,
+        kind=kind,
+        start_time_unix_nano=start,
+        end_time_unix_nano=start + duration,
+        attributes=attrs(attributes or {}),
+        status=Status(code=status),
+        **fields,
+    )
+
+
+def request(
+    groups: list[tuple[dict[str, Any], list[tuple[str, str, list[Span]]]]],
+) -> ExportTraceServiceRequest:
+    """[(resource attrs, [(scope name, scope version, spans), ...]), ...] -> one request."""
+    return ExportTraceServiceRequest(
+        resource_spans=[
+            ResourceSpans(
+                resource=Resource(attributes=attrs(resource)),
+                scope_spans=[
+                    ScopeSpans(scope=InstrumentationScope(name=n, version=v), spans=spans)
+                    for n, v, spans in scopes
+                ],
+            )
+            for resource, scopes in groups
+        ]
+    )
