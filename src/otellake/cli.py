@@ -112,11 +112,31 @@ def status(
 
     if output not in ("table", "json"):
         raise BadInput(f"unknown format {output!r}; expected 'table' or 'json'")
-    states = lifecycle.status(load_settings())
+    from otellake.ingest.progress import last_batches
+
+    settings = load_settings()
+    states = lifecycle.status(settings)
+    batches = last_batches(settings)
     if output == "json":
-        print(json.dumps({"services": [s.__dict__ for s in states]}))
-    else:
-        _print_status(states)
+        print(json.dumps({"services": [s.__dict__ for s in states], "queries": batches}))
+        return
+    _print_status(states)
+    if batches:
+        table = Table(
+            "query", "last batch", "at", "records", "rows", "quarantined", "seconds", "kafka lag"
+        )
+        for b in batches:
+            table.add_row(
+                b["query"],
+                str(b["batch_id"]),
+                str(b["timestamp"]),
+                str(b["records"]),
+                str(b["rows"]),
+                str(b["quarantined"]),
+                str(b["duration_s"]),
+                str(b["kafka_lag"]),
+            )
+        console.print(table)
 
 
 def _print_status(states: list[Any]) -> None:

@@ -1,70 +1,131 @@
 """`make demo`: the pipeline end to end on local defaults, as far as it exists today.
 
-Stack up -> OTel SDK sends a span, a log and a metric to the Collector -> the Collector's
-kafka exporter writes export requests -> we read them back from the three topics and decode
-them -> stack down.
+Stack up -> streaming ingest starts -> the OTel SDK sends spans, logs and metrics to the
+Collector -> they show up in Kafka (decoded from the three topics) -> the spans show up in
+the lake -> ingest stops -> stack down.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from collections.abc import Callable
 
 from rich.console import Console
 from rich.table import Table
 
-from otellake import topic_peek
+from otellake import lake, topic_peek
 from otellake.errors import ServiceNotReady
+from otellake.ingest.runner import IngestOptions, run_ingest
 from otellake.settings import Settings, Signal
 from otellake.stack import lifecycle
-from otellake.telemetry_probe import send_probe
+from otellake.telemetry_probe import Probe, send_probe
+
+DEMO_SERVICES = ("frontend", "checkout", "payment")
+VISIBLE_TIMEOUT_S = 120.0
+
+
+def _show_kafka(
+    settings: Settings, console: Console, starts: dict[Signal, dict], probes: list[Probe]
+) -> None:
+    expected: dict[Signal, str] = {
+        "traces": probes[-1].span_name,
+        "logs": probes[-1].log_body,
+        "metrics": probes[-1].metric_name,
+    }
+    table = Table("topic", "records", "items", "services", "found")
+    missing: list[str] = []
+    for signal, topic in settings.topics.items():
+        name = expected[signal]
+        values = topic_peek.read_until(
+            settings,
+            topic,
+            starts[signal],
+            functools.partial(topic_peek.contains, signal, name=name),
+            timeout_s=60,
+        )
+        summaries = [topic_peek.summarize(signal, topic_peek.decode(signal, v)) for v in values]
+        services = sorted({svc for s in summaries for svc in s.services})
+        found = topic_peek.contains(signal, values, name)
+        if not found:
+            missing.append(topic)
+        table.add_row(
+            topic,
+            str(len(values)),
+            str(sum(s.items for s in summaries)),
+            ",".join(services),
+            "[green]yes[/green]" if found else "[red]no[/red]",
+        )
+    console.print(table)
+    if missing:
+        raise ServiceNotReady(
+            f"telemetry did not arrive on {', '.join(missing)} within 60 s; "
+            f"see the logs under {settings.home / 'logs'}"
+        )
+
+
+def _wait_for_spans(
+    spark: object, settings: Settings, probes: list[Probe], console: Console
+) -> None:
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    wanted = {p.trace_id for p in probes}
+    path = lake.table_path(settings, "spans")
+    deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not DeltaTable.isDeltaTable(spark, path):  # ingest creates it when it starts
+            time.sleep(1)
+            continue
+        spans = spark.read.format("delta").load(path)  # type: ignore[attr-defined]
+        seen = {
+            r.trace_id
+            for r in spans.where(F.col("trace_id").isin(*wanted)).select("trace_id").collect()
+        }
+        if seen == wanted:
+            table = Table("service_name", "spans in the lake")
+            for row in spans.groupBy("service_name").count().orderBy("service_name").collect():
+                table.add_row(row.service_name, str(row["count"]))
+            console.print(table)
+            return
+        time.sleep(1)  # the lake is polled until the demo's spans are visible
+    raise ServiceNotReady(f"the demo's spans were not in {path} after {VISIBLE_TIMEOUT_S:.0f} s")
 
 
 def run_demo(
     settings: Settings, console: Console, progress: Callable[[str], None], keep_up: bool = False
 ) -> None:
+    from otellake.spark_session import build_spark_session
+
     lifecycle.up(settings, progress)
+    stop = threading.Event()
+    failure: list[BaseException] = []
     try:
+        spark = build_spark_session(settings, app_name="otellake-demo")
+
+        def ingest() -> None:
+            try:
+                run_ingest(spark, settings, IngestOptions(), progress, stop)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                failure.append(exc)
+
+        ingest_thread = threading.Thread(target=ingest, name="ingest", daemon=True)
+        ingest_thread.start()
         starts = {sig: topic_peek.end_offsets(settings, t) for sig, t in settings.topics.items()}
-        probe = send_probe(settings, service_name="otellake-demo")
+        probes = [send_probe(settings, service_name=s) for s in DEMO_SERVICES]
         progress(
-            f"sent span {probe.span_name!r} (trace {probe.trace_id}), "
-            f"log {probe.log_body!r}, metric {probe.metric_name!r}"
+            f"sent {len(probes)} traces, logs and metrics through the Collector "
+            f"(services {', '.join(DEMO_SERVICES)})"
         )
-        expected: dict[Signal, str] = {
-            "traces": probe.span_name,
-            "logs": probe.log_body,
-            "metrics": probe.metric_name,
-        }
-        table = Table("topic", "records", "items", "services", "found")
-        missing: list[str] = []
-        for signal, topic in settings.topics.items():
-            name = expected[signal]
-            values = topic_peek.read_until(
-                settings,
-                topic,
-                starts[signal],
-                functools.partial(topic_peek.contains, signal, name=name),
-                timeout_s=60,
-            )
-            summaries = [topic_peek.summarize(signal, topic_peek.decode(signal, v)) for v in values]
-            services = sorted({svc for s in summaries for svc in s.services})
-            found = topic_peek.contains(signal, values, name)
-            if not found:
-                missing.append(topic)
-            table.add_row(
-                topic,
-                str(len(values)),
-                str(sum(s.items for s in summaries)),
-                ",".join(services),
-                "[green]yes[/green]" if found else "[red]no[/red]",
-            )
-        console.print(table)
-        if missing:
-            raise ServiceNotReady(
-                f"telemetry did not arrive on {', '.join(missing)} within 60 s; "
-                f"see the logs under {settings.home / 'logs'}"
-            )
+        _show_kafka(settings, console, starts, probes)
+        _wait_for_spans(spark, settings, probes, console)
+        if failure:
+            raise failure[0]
+        stop.set()
+        ingest_thread.join(timeout=300)
+        progress(f"lake: {settings.lake}")
     finally:
+        stop.set()
         if not keep_up:
             lifecycle.down(settings, progress)
