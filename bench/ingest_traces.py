@@ -95,7 +95,8 @@ def main() -> None:
     settings = base.model_copy(
         update={
             "topic_spans": f"bench_spans_{tag}",
-            "lake": str(base.home / f"bench-lake-{tag}"),
+            "home": base.home / f"bench-{tag}",
+            "lake": str(base.home / f"bench-{tag}" / "lake"),
             "max_offsets_per_trigger": args.max_offsets_per_trigger,
         }
     )
@@ -139,10 +140,10 @@ def main() -> None:
     progress = [
         json.loads(x)
         for x in (settings.home / "progress" / "ingest_traces.jsonl").read_text().splitlines()
-        if f'"query": "ingest_traces"' in x
+        if '"query": "ingest_traces"' in x
     ]
     stages: dict[str, float] = {}
-    for p in progress[-max(1, len(lines)) :]:
+    for p in progress:
         for k, v in p["seconds"].items():
             stages[k] = round(stages.get(k, 0.0) + v, 2)
     cores = os.cpu_count() or 1

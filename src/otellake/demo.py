@@ -11,6 +11,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -21,6 +22,9 @@ from otellake.ingest.runner import IngestOptions, run_ingest
 from otellake.settings import Settings, Signal
 from otellake.stack import lifecycle
 from otellake.telemetry_probe import Probe, send_probe
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 DEMO_SERVICES = ("frontend", "checkout", "payment")
 VISIBLE_TIMEOUT_S = 120.0
@@ -66,7 +70,7 @@ def _show_kafka(
 
 
 def _wait_for_spans(
-    spark: object, settings: Settings, probes: list[Probe], console: Console
+    spark: SparkSession, settings: Settings, probes: list[Probe], console: Console
 ) -> None:
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
@@ -78,7 +82,7 @@ def _wait_for_spans(
         if not DeltaTable.isDeltaTable(spark, path):  # ingest creates it when it starts
             time.sleep(1)
             continue
-        spans = spark.read.format("delta").load(path)  # type: ignore[attr-defined]
+        spans = spark.read.format("delta").load(path)
         seen = {
             r.trace_id
             for r in spans.where(F.col("trace_id").isin(*wanted)).select("trace_id").collect()

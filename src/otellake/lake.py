@@ -37,7 +37,11 @@ def ensure_table(spark: SparkSession, settings: Settings, table: str) -> str:
         .addColumns(spec.spark_schema())
         .partitionedBy(*spec.partition_by)
     )
-    for key, value in TABLE_PROPERTIES.items():
+    properties = {
+        **TABLE_PROPERTIES,
+        "delta.dataSkippingStatsColumns": ",".join(spec.stats_columns),
+    }
+    for key, value in properties.items():
         builder = builder.property(key, value)
     builder.execute()
     return path

@@ -8,6 +8,7 @@ batch is skipped), a new checkpoint gets a new one (so its batch ids start afres
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -227,6 +228,14 @@ def _raise_failure(query: StreamingQuery) -> None:
     raise OtelLakeError(f"query {query.name} failed: {text.splitlines()[0]}")
 
 
+def _await(query: StreamingQuery, seconds: int) -> None:
+    """Wait a little; a failure is raised by :func:`_raise_failure` with our own message."""
+    from pyspark.errors import StreamingQueryException
+
+    with contextlib.suppress(StreamingQueryException):
+        query.awaitTermination(seconds)
+
+
 def _last_batch_id(query: StreamingQuery) -> int:
     progress = query.lastProgress
     return progress.batchId if progress is not None else -1
@@ -243,7 +252,7 @@ def _stop_gracefully(query: StreamingQuery) -> None:
         and _last_batch_id(query) == last
         and time.monotonic() < deadline
     ):
-        query.awaitTermination(1)
+        _await(query, 1)
     query.stop()
 
 
@@ -271,7 +280,7 @@ def run_ingest(
                     for q in queries:
                         _stop_gracefully(q)
                     break
-                queries[0].awaitTermination(1)
+                _await(queries[0], 1)
             for q in queries:
                 _raise_failure(q)
         reporter.wait_until_reported(timeout_s=15)

@@ -23,13 +23,21 @@ def decode_records(udf_name: str, max_record_bytes: int) -> Callable[[DataFrame]
 
     def transform(kafka: DataFrame) -> DataFrame:
         size = F.coalesce(F.length("value"), F.lit(0)).cast("bigint")
-        return kafka.select(
+        decoded = kafka.select(
             *KAFKA_COLUMNS,
             size.alias("value_size"),
             F.when(size > max_record_bytes, F.lit(None))
             .otherwise(F.call_udf(udf_name, F.col("value")))
             .alias("d"),
         )
+        # Keep the raw bytes only where quarantine needs them: a batch is cached between its
+        # outputs, and good records' bytes would double what the cache holds.
+        needed = (
+            (F.col("value_size") > max_record_bytes)
+            | F.col("d.error_reason").isNotNull()
+            | (F.size("d.rejects") > 0)
+        )
+        return decoded.withColumn("value", F.when(needed, F.col("value")))
 
     return transform
 
