@@ -32,19 +32,34 @@ def main() -> None:
     args = parser.parse_args()
     tag = uuid.uuid4().hex[:8]
     base = Settings()
-    settings = base.model_copy(update={"home": base.home / f"fresh-{tag}",
-                                       "lake": str(base.home / f"fresh-{tag}" / "lake")})
+    settings = base.model_copy(
+        update={
+            "home": base.home / f"fresh-{tag}",
+            "lake": str(base.home / f"fresh-{tag}" / "lake"),
+        }
+    )
     spark = build_spark_session(settings, app_name="bench-freshness")
     stop = threading.Event()
-    thread = threading.Thread(target=run_ingest, daemon=True, args=(
-        spark, settings, IngestOptions(trigger="1s", starting_offsets="latest"),
-        lambda _m: None, stop))
+    thread = threading.Thread(
+        target=run_ingest,
+        daemon=True,
+        args=(
+            spark,
+            settings,
+            IngestOptions(trigger="1s", starting_offsets="latest"),
+            lambda _m: None,
+            stop,
+        ),
+    )
     thread.start()
     time.sleep(15)  # let the query start and reach "latest" before measuring
     provider = TracerProvider(resource=Resource.create({"service.name": f"fresh-{tag}"}))
-    provider.add_span_processor(BatchSpanProcessor(
-        OTLPSpanExporter(endpoint=f"http://127.0.0.1:{settings.otlp_grpc_port}", insecure=True),
-        schedule_delay_millis=200))
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=f"http://127.0.0.1:{settings.otlp_grpc_port}", insecure=True),
+            schedule_delay_millis=200,
+        )
+    )
     tracer = provider.get_tracer("freshness")
     end = time.monotonic() + args.seconds
     sent = 0
@@ -57,13 +72,28 @@ def main() -> None:
     time.sleep(15)  # let the last batches land
     stop.set()
     thread.join(timeout=120)
-    df = (spark.read.format("delta").load(lake.table_path(settings, "spans"))
-          .where(F.col("service_name") == f"fresh-{tag}")
-          .select((F.unix_micros(F.col("_metadata.file_modification_time")) / 1e6
-                   - F.col("end_time_unix_nano") / 1e9).alias("lag")))
+    df = (
+        spark.read.format("delta")
+        .load(lake.table_path(settings, "spans"))
+        .where(F.col("service_name") == f"fresh-{tag}")
+        .select(
+            (
+                F.unix_micros(F.col("_metadata.file_modification_time")) / 1e6
+                - F.col("end_time_unix_nano") / 1e9
+            ).alias("lag")
+        )
+    )
     p50, p95 = df.approxQuantile("lag", [0.5, 0.95], 0.0)
-    print(json.dumps({"sent": sent, "landed": df.count(), "freshness_p50_s": round(p50, 2),
-                      "freshness_p95_s": round(p95, 2)}))
+    print(
+        json.dumps(
+            {
+                "sent": sent,
+                "landed": df.count(),
+                "freshness_p50_s": round(p50, 2),
+                "freshness_p95_s": round(p95, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -100,3 +100,43 @@ def request(
             for resource, scopes in groups
         ]
     )
+
+
+def logs_request(groups: list[tuple[dict[str, Any], list[tuple[str, str, list[Any]]]]]) -> Any:
+    """[(resource attrs, [(scope name, version, log records), ...]), ...] -> one request."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs, ScopeLogs
+
+    return ExportLogsServiceRequest(
+        resource_logs=[
+            ResourceLogs(
+                resource=Resource(attributes=attrs(resource)),
+                scope_logs=[
+                    ScopeLogs(scope=InstrumentationScope(name=n, version=v), log_records=records)
+                    for n, v, records in scopes
+                ],
+            )
+            for resource, scopes in groups
+        ]
+    )
+
+
+def metrics_request(groups: list[tuple[dict[str, Any], list[tuple[str, str, list[Any]]]]]) -> Any:
+    """[(resource attrs, [(scope name, version, metrics), ...]), ...] -> one request."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+    from opentelemetry.proto.metrics.v1.metrics_pb2 import ResourceMetrics, ScopeMetrics
+
+    return ExportMetricsServiceRequest(
+        resource_metrics=[
+            ResourceMetrics(
+                resource=Resource(attributes=attrs(resource)),
+                scope_metrics=[
+                    ScopeMetrics(scope=InstrumentationScope(name=n, version=v), metrics=metrics)
+                    for n, v, metrics in scopes
+                ],
+            )
+            for resource, scopes in groups
+        ]
+    )

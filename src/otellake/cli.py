@@ -164,8 +164,8 @@ def demo(
 @handle_errors
 def ingest(
     signal: Annotated[
-        str, typer.Option(help="traces (logs, metrics and all follow with their issue)")
-    ] = "traces",
+        str, typer.Option(help="traces, logs, metrics or all (one query per signal)")
+    ] = "all",
     available_now: Annotated[
         bool, typer.Option("--available-now", help="drain what Kafka holds now, then exit")
     ] = False,

@@ -48,6 +48,7 @@ def produce(settings: Settings, topic: str, values: list[bytes], key: bytes | No
 def ingest_now(spark: Any, settings: Settings, **options: Any) -> list[str]:
     """Run `ingest --available-now` in-process; returns the progress lines it printed."""
     lines: list[str] = []
+    options.setdefault("signals", ("traces",))
     run_ingest(spark, settings, IngestOptions(available_now=True, **options), lines.append)
     return lines
 

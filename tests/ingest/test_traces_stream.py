@@ -64,7 +64,13 @@ def test_stop_midstream_and_restart_loses_and_duplicates_nothing(
 
     def run() -> None:
         try:
-            run_ingest(spark, settings, IngestOptions(trigger="500ms"), lambda _m: None, stop)
+            run_ingest(
+                spark,
+                settings,
+                IngestOptions(signals=("traces",), trigger="500ms"),
+                lambda _m: None,
+                stop,
+            )
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 

@@ -24,7 +24,6 @@ class BatchStats:
     records: int = 0
     rows: int = 0
     quarantined: int = 0
-    trace_index_rows: int = 0
     truncated_values: int = 0
     repaired_utf8: int = 0
     seconds: dict[str, float] = field(default_factory=dict)

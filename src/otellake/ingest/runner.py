@@ -42,7 +42,7 @@ class DataLossError(OtelLakeError):
 
 @dataclass(frozen=True)
 class IngestOptions:
-    signals: tuple[Signal, ...] = ("traces",)
+    signals: tuple[Signal, ...] = ("traces", "logs", "metrics")
     available_now: bool = False
     trigger: str | None = None
     starting_offsets: str = "earliest"
@@ -55,10 +55,7 @@ def selected_signals(name: str) -> tuple[Signal, ...]:
         return tuple(PIPELINES)
     if name in PIPELINES:
         return (name,)
-    known = ["traces", "logs", "metrics"]
-    if name in known:
-        raise BadInput(f"signal {name!r} is not ingested yet; available: {sorted(PIPELINES)}")
-    raise BadInput(f"unknown signal {name!r}; expected one of {[*known, 'all']}")
+    raise BadInput(f"unknown signal {name!r}; expected one of {[*PIPELINES, 'all']}")
 
 
 def kafka_source(
@@ -120,9 +117,13 @@ class BatchWriter:
             StorageLevel.MEMORY_AND_DISK
         )
         try:
+            per_output = {
+                o.table: F.coalesce(F.sum(o.items()), F.lit(0)).alias(f"n_{o.table}")
+                for o in self.pipeline.outputs
+            }
             counts = decoded.agg(
                 F.count(F.lit(1)).alias("records"),
-                F.coalesce(F.sum(self.pipeline.row_count()), F.lit(0)).alias("rows"),
+                *per_output.values(),
                 F.coalesce(
                     F.sum(
                         F.when(F.col("value_size") > settings.max_record_bytes, 1)
@@ -135,20 +136,25 @@ class BatchWriter:
                 F.coalesce(F.sum("d.repaired_utf8"), F.lit(0)).alias("repaired"),
             ).first()
             assert counts is not None
-            stats.records, stats.rows = int(counts.records), int(counts.rows)
-            stats.quarantined = int(counts.quarantined)
-            stats.truncated_values, stats.repaired_utf8 = (
-                int(counts.truncated),
-                int(counts.repaired),
+            stats.records = int(counts.records)
+            stats.rows = sum(
+                int(counts[f"n_{o.table}"]) for o in self.pipeline.outputs if o.primary
             )
+            stats.quarantined = int(counts.quarantined)
+            stats.truncated_values = int(counts.truncated)
+            stats.repaired_utf8 = int(counts.repaired)
             stats.seconds["read_decode"] = round(time.monotonic() - t0, 3)
-            if stats.rows:
-                for table, rows in self.pipeline.build(decoded, ingested_at).items():
-                    t = time.monotonic()
-                    lake.append_exactly_once(
-                        rows, lake.table_path(settings, table), self.app_id(table), batch_id
-                    )
-                    stats.seconds[f"write_{table}"] = round(time.monotonic() - t, 3)
+            for output in self.pipeline.outputs:
+                if int(counts[f"n_{output.table}"]) == 0:
+                    continue
+                t = time.monotonic()
+                lake.append_exactly_once(
+                    output.rows(decoded, ingested_at),
+                    lake.table_path(settings, output.table),
+                    self.app_id(output.table),
+                    batch_id,
+                )
+                stats.seconds[f"write_{output.table}"] = round(time.monotonic() - t, 3)
             if stats.quarantined:
                 t = time.monotonic()
                 bad = decoded.transform(

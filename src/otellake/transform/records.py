@@ -59,6 +59,38 @@ def nanos_to_timestamp(nanos: Column) -> Column:
     return F.timestamp_micros(F.floor(nanos / 1000).cast("bigint"))
 
 
+UNKNOWN_SERVICE = "unknown_service"
+
+
+def service_name(resource_attributes: Column) -> Column:
+    """Resource attribute ``service.name``, else ``unknown_service``."""
+    return F.coalesce(
+        F.nullif(resource_attributes["service.name"], F.lit("")), F.lit(UNKNOWN_SERVICE)
+    )
+
+
+def flatten_items(
+    field: str, table: str, derived: Callable[[], dict[str, Column]]
+) -> Callable[[DataFrame], DataFrame]:
+    """Explode the decoder's ``d.<field>`` array into the rows of ``table``.
+
+    Columns named in ``derived`` are computed; every other column of the table's schema comes
+    from the decoded item by name, in the schema's order.
+    """
+
+    def transform(decoded: DataFrame) -> DataFrame:
+        items = decoded.select(F.explode(f"d.{field}").alias("item")).select("item.*")
+        computed = derived()
+        return items.select(
+            *[
+                computed[c].alias(c) if c in computed else F.col(c)
+                for c in schemas.table(table).columns
+            ]
+        )
+
+    return transform
+
+
 def quarantine_rows(
     ingested_at: datetime, max_record_bytes: int, max_value_bytes: int
 ) -> Callable[[DataFrame], DataFrame]:

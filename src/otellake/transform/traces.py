@@ -9,49 +9,28 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from otellake import schemas
-from otellake.transform.records import event_date, nanos_to_timestamp
-
-UNKNOWN_SERVICE = "unknown_service"
+from otellake.transform.records import (
+    event_date,
+    flatten_items,
+    nanos_to_timestamp,
+    service_name,
+)
 
 
 def spans(ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
     """One row per decoded span, in the ``spans`` table's columns and order."""
-
-    def transform(decoded: DataFrame) -> DataFrame:
-        s = decoded.select(F.explode("d.spans").alias("s")).select("s.*")
-        start = F.col("start_time_unix_nano")
-        # one row per span: trace_id, span_id, service_name, span_name, ..., date
-        return s.select(
-            "trace_id",
-            "span_id",
-            "parent_span_id",
-            "trace_state",
-            "flags",
-            F.coalesce(
-                F.nullif(F.col("resource_attributes")["service.name"], F.lit("")),
-                F.lit(UNKNOWN_SERVICE),
-            ).alias("service_name"),
-            "span_name",
-            "span_kind",
-            nanos_to_timestamp(start).alias("start_time"),
-            "start_time_unix_nano",
-            "end_time_unix_nano",
-            (F.col("end_time_unix_nano") - start).alias("duration_ns"),
-            "status_code",
-            "status_message",
-            "resource_attributes",
-            "scope_name",
-            "scope_version",
-            "span_attributes",
-            "events",
-            "links",
-            "dropped_attributes_count",
-            "dropped_events_count",
-            "dropped_links_count",
-            event_date(start, ingested_at).alias("date"),
-        ).select(*schemas.table("spans").columns)
-
-    return transform
+    start = F.col("start_time_unix_nano")
+    # one row per span: trace_id, span_id, service_name, span_name, ..., date
+    return flatten_items(
+        "spans",
+        "spans",
+        lambda: {
+            "service_name": service_name(F.col("resource_attributes")),
+            "start_time": nanos_to_timestamp(start),
+            "duration_ns": F.col("end_time_unix_nano") - start,
+            "date": event_date(start, ingested_at),
+        },
+    )
 
 
 def trace_index(spans_df: DataFrame) -> DataFrame:

@@ -8,14 +8,12 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.opentelemetry.proto.trace.v1.Status;
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
@@ -31,15 +29,13 @@ import org.apache.spark.sql.types.StructType;
  * (parse failed, or no resource_spans and only unknown fields at top level), {@code
  * internal_error} (a bug in this decoder; should never happen).
  */
-public final class TracesDecoder implements UDF1<byte[], Row>, Serializable {
+public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest> {
   private static final long serialVersionUID = 1L;
 
   private static final String[] SPAN_KINDS = {
     "UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"
   };
   private static final String[] STATUS_CODES = {"UNSET", "OK", "ERROR"};
-  private static final int TRACE_ID_BYTES = 16;
-  private static final int SPAN_ID_BYTES = 8;
 
   private static final StructType RETURN_TYPE = buildReturnType();
 
@@ -51,6 +47,7 @@ public final class TracesDecoder implements UDF1<byte[], Row>, Serializable {
    * @param hashKeys attribute keys whose values are replaced by their SHA-256 hex
    */
   public TracesDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
+    super("resource_spans", RETURN_TYPE);
     this.attributes = new AttributeMapper(maxValueBytes, dropKeys, hashKeys);
   }
 
@@ -59,27 +56,22 @@ public final class TracesDecoder implements UDF1<byte[], Row>, Serializable {
     return RETURN_TYPE;
   }
 
-  private static StructField f(String name, DataType type) {
-    return DataTypes.createStructField(name, type, true);
-  }
-
   private static StructType buildReturnType() {
     DataType str = DataTypes.StringType;
     DataType big = DataTypes.LongType;
-    DataType attrs = DataTypes.createMapType(str, str, true);
     StructType event =
         DataTypes.createStructType(
-            new StructField[] {f("time_unix_nano", big), f("name", str), f("attributes", attrs)});
+            new StructField[] {f("time_unix_nano", big), f("name", str), f("attributes", ATTRS)});
     StructType link =
         DataTypes.createStructType(
             new StructField[] {
-              f("trace_id", str), f("span_id", str), f("trace_state", str), f("attributes", attrs)
+              f("trace_id", str), f("span_id", str), f("trace_state", str), f("attributes", ATTRS)
             });
     StructType span =
         DataTypes.createStructType(
             new StructField[] {
               f("item_path", str),
-              f("resource_attributes", attrs),
+              f("resource_attributes", ATTRS),
               f("scope_name", str),
               f("scope_version", str),
               f("trace_id", str),
@@ -93,64 +85,31 @@ public final class TracesDecoder implements UDF1<byte[], Row>, Serializable {
               f("end_time_unix_nano", big),
               f("status_code", str),
               f("status_message", str),
-              f("span_attributes", attrs),
-              f("events", DataTypes.createArrayType(event, true)),
-              f("links", DataTypes.createArrayType(link, true)),
+              f("span_attributes", ATTRS),
+              array("events", event),
+              array("links", link),
               f("dropped_attributes_count", big),
               f("dropped_events_count", big),
               f("dropped_links_count", big)
             });
-    StructType reject =
-        DataTypes.createStructType(
-            new StructField[] {f("reason", str), f("item_path", str), f("detail", str)});
-    return DataTypes.createStructType(
-        new StructField[] {
-          f("error_reason", str),
-          f("error_detail", str),
-          f("spans", DataTypes.createArrayType(span, true)),
-          f("rejects", DataTypes.createArrayType(reject, true)),
-          f("truncated_values", DataTypes.IntegerType),
-          f("repaired_utf8", DataTypes.IntegerType)
-        });
+    return recordType(array("spans", span));
   }
 
   @Override
-  public Row call(byte[] value) {
-    if (value == null) {
-      return error("empty_record", "value is null");
-    }
-    if (value.length == 0) {
-      return error("empty_record", "value has 0 bytes");
-    }
-    ExportTraceServiceRequest req;
-    try {
-      req = ExportTraceServiceRequest.parseFrom(value);
-    } catch (InvalidProtocolBufferException e) {
-      return error("proto_decode", message(e));
-    } catch (RuntimeException | StackOverflowError e) {
-      return error("proto_decode", e.getClass().getSimpleName() + ": " + message(e));
-    }
-    if (req.getResourceSpansCount() == 0) {
-      int unknown = req.getUnknownFields().getSerializedSize();
-      return error(
-          "proto_decode",
-          "no resource_spans; top level has only unknown fields ("
-              + unknown
-              + " of "
-              + value.length
-              + " bytes)");
-    }
-    try {
-      return decode(req);
-    } catch (RuntimeException | StackOverflowError e) {
-      return error("internal_error", e.getClass().getName() + ": " + message(e));
-    }
+  protected ExportTraceServiceRequest parse(byte[] value) throws InvalidProtocolBufferException {
+    return ExportTraceServiceRequest.parseFrom(value);
   }
 
-  private Row decode(ExportTraceServiceRequest req) {
+  @Override
+  protected int topLevelCount(ExportTraceServiceRequest req) {
+    return req.getResourceSpansCount();
+  }
+
+  @Override
+  protected Row decode(ExportTraceServiceRequest req) {
     DecodeStats stats = new DecodeStats();
+    Rejects rejects = new Rejects();
     List<Row> spans = new ArrayList<>();
-    List<Row> rejects = null;
     List<ResourceSpans> rsList = req.getResourceSpansList();
     for (int r = 0, nr = rsList.size(); r < nr; r++) {
       ResourceSpans rs = rsList.get(r);
@@ -169,28 +128,19 @@ public final class TracesDecoder implements UDF1<byte[], Row>, Serializable {
           String itemPath = pathPrefix + k + ']';
           ByteString traceId = sp.getTraceId();
           ByteString spanId = sp.getSpanId();
-          String problem = idProblem("trace_id", traceId, TRACE_ID_BYTES);
-          String spanProblem = idProblem("span_id", spanId, SPAN_ID_BYTES);
-          if (problem != null || spanProblem != null) {
-            if (rejects == null) {
-              rejects = new ArrayList<>();
-            }
-            String detail =
-                problem == null ? spanProblem : spanProblem == null ? problem : problem + " | " + spanProblem;
-            rejects.add(RowFactory.create("invalid_id", itemPath, detail));
+          String problem =
+              Ids.join(
+                  Ids.requiredProblem("trace_id", traceId, Ids.TRACE_ID_BYTES),
+                  Ids.requiredProblem("span_id", spanId, Ids.SPAN_ID_BYTES));
+          if (problem != null) {
+            rejects.add("invalid_id", itemPath, problem);
             continue;
           }
           spans.add(spanRow(sp, itemPath, resourceAttrs, scopeName, scopeVersion, traceId, spanId, stats));
         }
       }
     }
-    return RowFactory.create(
-        null,
-        null,
-        spans,
-        rejects == null ? Collections.emptyList() : rejects,
-        stats.truncatedValues,
-        stats.repairedUtf8);
+    return result(stats, rejects, spans);
   }
 
   private Row spanRow(
@@ -260,29 +210,5 @@ public final class TracesDecoder implements UDF1<byte[], Row>, Serializable {
               attributes.toMap(l.getAttributesList(), stats)));
     }
     return out;
-  }
-
-  /** Null when {@code id} has {@code expected} bytes and is not all zero; otherwise what is wrong. */
-  private static String idProblem(String name, ByteString id, int expected) {
-    int n = id.size();
-    if (n == expected) {
-      for (int i = 0; i < n; i++) {
-        if (id.byteAt(i) != 0) {
-          return null;
-        }
-      }
-      return name + " has " + n + " bytes, all zero; expected " + expected + " bytes, not all zero";
-    }
-    return name + " has " + n + " bytes; expected " + expected + " bytes, not all zero";
-  }
-
-  private static String message(Throwable e) {
-    String m = e.getMessage();
-    return m == null || m.isEmpty() ? e.getClass().getSimpleName() : m;
-  }
-
-  private static Row error(String reason, String detail) {
-    return RowFactory.create(
-        reason, detail, Collections.emptyList(), Collections.emptyList(), 0, 0);
   }
 }
