@@ -1,8 +1,8 @@
 """`make demo`: the pipeline end to end on local defaults, as far as it exists today.
 
 Stack up -> streaming ingest starts -> the OTel SDK sends spans, logs and metrics to the
-Collector -> they show up in Kafka (decoded from the three topics) -> the spans show up in
-the lake -> ingest stops -> stack down.
+Collector -> they show up in Kafka (decoded from the three topics) -> spans, logs and
+metrics show up in the lake -> ingest stops -> stack down.
 """
 
 from __future__ import annotations
@@ -69,32 +69,44 @@ def _show_kafka(
         )
 
 
-def _wait_for_spans(
-    spark: SparkSession, settings: Settings, probes: list[Probe], console: Console
-) -> None:
+def _lake_counts(spark: SparkSession, settings: Settings, probes: list[Probe]) -> dict[str, int]:
+    """Rows of the demo's own telemetry per table (0 while a table does not exist yet)."""
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
-    wanted = {p.trace_id for p in probes}
-    path = lake.table_path(settings, "spans")
-    deadline = time.monotonic() + VISIBLE_TIMEOUT_S
-    while time.monotonic() < deadline:
+    wanted = {
+        "spans": F.col("trace_id").isin(*[p.trace_id for p in probes]),
+        "logs": F.col("body").isin(*[p.log_body for p in probes]),
+        "metrics_sum": F.col("metric_name").isin(*[p.metric_name for p in probes]),
+    }
+    counts = {}
+    for table, condition in wanted.items():
+        path = lake.table_path(settings, table)
         if not DeltaTable.isDeltaTable(spark, path):  # ingest creates it when it starts
-            time.sleep(1)
+            counts[table] = 0
             continue
-        spans = spark.read.format("delta").load(path)
-        seen = {
-            r.trace_id
-            for r in spans.where(F.col("trace_id").isin(*wanted)).select("trace_id").collect()
-        }
-        if seen == wanted:
-            table = Table("service_name", "spans in the lake")
-            for row in spans.groupBy("service_name").count().orderBy("service_name").collect():
-                table.add_row(row.service_name, str(row["count"]))
+        counts[table] = spark.read.format("delta").load(path).where(condition).count()
+    return counts
+
+
+def _wait_for_lake(
+    spark: SparkSession, settings: Settings, probes: list[Probe], console: Console
+) -> None:
+    deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+    counts: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        counts = _lake_counts(spark, settings, probes)
+        if all(n >= len(probes) for n in counts.values()):
+            table = Table("lake table", "rows of this demo")
+            for name, n in counts.items():
+                table.add_row(name, str(n))
             console.print(table)
             return
-        time.sleep(1)  # the lake is polled until the demo's spans are visible
-    raise ServiceNotReady(f"the demo's spans were not in {path} after {VISIBLE_TIMEOUT_S:.0f} s")
+        time.sleep(1)  # the lake is polled until the demo's telemetry is visible
+    raise ServiceNotReady(
+        f"the demo's telemetry was not all in {settings.lake} after {VISIBLE_TIMEOUT_S:.0f} s "
+        f"(rows so far: {counts})"
+    )
 
 
 def run_demo(
@@ -123,7 +135,7 @@ def run_demo(
             f"(services {', '.join(DEMO_SERVICES)})"
         )
         _show_kafka(settings, console, starts, probes)
-        _wait_for_spans(spark, settings, probes, console)
+        _wait_for_lake(spark, settings, probes, console)
         if failure:
             raise failure[0]
         stop.set()
