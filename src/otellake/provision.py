@@ -100,21 +100,23 @@ def kafka_jars_dir(settings: Settings) -> Path:
     )
 
 
-def _maven_copy(settings: Settings, pom: Path, out: Path) -> None:
+def _maven(settings: Settings, pom: Path, what: str, *goals: str) -> None:
+    """Run Maven on ``pom`` with the project's local repository in the cache."""
     mvn = _require_tool("mvn", "install Maven (Debian package `maven`)")
     _run(
-        [
-            mvn,
-            "-q",
-            "-B",
-            f"-Dmaven.repo.local={settings.cache / 'm2'}",
-            "-f",
-            str(pom),
-            "dependency:copy-dependencies",
-            "-DincludeScope=runtime",
-            f"-DoutputDirectory={out}",
-        ],
+        [mvn, "-q", "-B", f"-Dmaven.repo.local={settings.cache / 'm2'}", "-f", str(pom), *goals],
+        what,
+    )
+
+
+def _maven_copy(settings: Settings, pom: Path, out: Path) -> None:
+    _maven(
+        settings,
+        pom,
         f"resolving {pom.parent.name} jars with Maven",
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={out}",
     )
 
 
@@ -176,21 +178,8 @@ def ensure_decoder_jar(settings: Settings, progress: Progress = print) -> Path:
     if is_complete(final):
         return final / "otlp-decoder.jar"
     progress(f"building the OTLP decoder jar into {final}")
-    mvn = _require_tool("mvn", "install Maven (Debian package `maven`)")
     pom = project_file("jvm/otlp-decoder/pom.xml")
-    _run(
-        [
-            mvn,
-            "-q",
-            "-B",
-            f"-Dmaven.repo.local={settings.cache / 'm2'}",
-            "-f",
-            str(pom),
-            "package",
-            "-DskipTests",
-        ],
-        "building jvm/otlp-decoder with Maven",
-    )
+    _maven(settings, pom, "building jvm/otlp-decoder with Maven", "package", "-DskipTests")
     settings.cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="otlp-decoder-", dir=settings.cache))
     shutil.copy(pom.parent / "target" / "otlp-decoder.jar", tmp / "otlp-decoder.jar")
