@@ -140,3 +140,30 @@ def metrics_request(groups: list[tuple[dict[str, Any], list[tuple[str, str, list
             for resource, scopes in groups
         ]
     )
+
+
+ID_FIELDS = {"traceId", "spanId", "parentSpanId"}
+
+
+def to_otlp_json(message: Any) -> bytes:
+    """The Collector's otlp_json form of a request: camelCase names, hex ids, enums as ints,
+    64-bit integers as strings, bytes values in base64."""
+    import base64
+    import json
+
+    from google.protobuf.json_format import MessageToDict
+
+    def hex_ids(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: base64.b64decode(v).hex()
+                if k in ID_FIELDS and isinstance(v, str)
+                else hex_ids(v)
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [hex_ids(v) for v in node]
+        return node
+
+    as_dict = MessageToDict(message, use_integers_for_enums=True)
+    return json.dumps(hex_ids(as_dict), separators=(",", ":")).encode()

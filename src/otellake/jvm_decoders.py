@@ -43,7 +43,10 @@ def register(spark: SparkSession, settings: Settings, signal: Signal) -> str:
     cls: Any = jvm
     for part in _CLASSES[signal].split("."):
         cls = getattr(cls, part)
-    decoder = cls(
+    # otlp_proto: the constructor; otlp_json: the json() factory, whose rows are identical
+    # (it turns the Collector's JSON, hex ids and all, into the same protobuf first).
+    factory = cls.json if settings.encoding == "otlp_json" else cls
+    decoder = factory(
         settings.max_value_bytes,
         _java_strings(spark, settings.attr_drop),
         _java_strings(spark, settings.attr_hash),

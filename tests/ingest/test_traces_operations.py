@@ -96,12 +96,3 @@ def test_offsets_lost_to_retention_fail_loudly(lake_settings: Settings, spark: A
     produce(lake_settings, topic, _records(2, 5))
     ingest_now(spark, lake_settings, accept_data_loss=True)
     assert read_table(spark, lake_settings, "spans").count() == 25
-
-
-def test_otlp_json_is_refused_until_its_decoder_exists(tmp_path: Any, spark: Any) -> None:
-    from otellake.errors import BadInput
-    from otellake.ingest.runner import IngestOptions, run_ingest
-
-    settings = Settings(home=tmp_path, encoding="otlp_json")
-    with pytest.raises(BadInput, match="OTELLAKE_ENCODING='otlp_json'"):
-        run_ingest(spark, settings, IngestOptions(available_now=True), lambda _m: None)

@@ -270,11 +270,6 @@ def run_ingest(
     stop: threading.Event | None = None,
 ) -> list[dict[str, Any]]:
     """Start one query per signal and run until done (available-now) or asked to stop."""
-    if settings.encoding != "otlp_proto":
-        raise BadInput(
-            f"OTELLAKE_ENCODING={settings.encoding!r}: ingest decodes 'otlp_proto' records only "
-            "so far (otlp_json decoding is not built yet); set OTELLAKE_ENCODING=otlp_proto"
-        )
     stop = stop or threading.Event()
     reporter = ProgressReporter(settings, emit)
     spark.streams.addListener(reporter)

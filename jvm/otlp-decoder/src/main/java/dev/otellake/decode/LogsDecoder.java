@@ -27,6 +27,10 @@ import org.apache.spark.sql.types.StructType;
  * the record to {@code rejects} ({@code invalid_id}) while the record's other logs still land.
  * The body is rendered like a top-level attribute value ({@link AnyValueRenderer#render}) and cut
  * to the value byte budget (counted in {@code truncated_values}); it is never dropped or hashed.
+ *
+ * <p>{@link #json} builds the decoder of OTLP/JSON records ({@code json_decode} instead of
+ * {@code proto_decode}); a {@code traceId}/{@code spanId} that is not hex there is an {@code
+ * invalid_id} reject like one of the wrong length.
  */
 public final class LogsDecoder extends RecordDecoder<ExportLogsServiceRequest> {
   private static final long serialVersionUID = 1L;
@@ -41,8 +45,36 @@ public final class LogsDecoder extends RecordDecoder<ExportLogsServiceRequest> {
    * @param hashKeys attribute keys whose values are replaced by their SHA-256 hex
    */
   public LogsDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
-    super("resource_logs", RETURN_TYPE);
+    this(maxValueBytes, dropKeys, hashKeys, false);
+  }
+
+  /**
+   * The decoder of OTLP/JSON records ({@code otlp_json}): the same row as {@link
+   * #LogsDecoder(int, String[], String[])} gives for the equivalent protobuf record, with {@code
+   * json_decode} for a record that is not a JSON object with {@code resourceLogs} (see {@link
+   * OtlpJson}).
+   */
+  public static LogsDecoder json(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
+    return new LogsDecoder(maxValueBytes, dropKeys, hashKeys, true);
+  }
+
+  private LogsDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys, boolean json) {
+    super("resource_logs", RETURN_TYPE, json);
     this.attributes = new AttributeMapper(maxValueBytes, dropKeys, hashKeys);
+  }
+
+  /** The OTLP/JSON tables, built on first use. */
+  private static final class Json {
+    static final OtlpJson.Schema SCHEMA =
+        OtlpJson.schema(
+            ExportLogsServiceRequest.getDescriptor(),
+            LogRecord.getDescriptor().findFieldByName("trace_id"),
+            LogRecord.getDescriptor().findFieldByName("span_id"));
+  }
+
+  @Override
+  OtlpJson.Schema jsonSchema() {
+    return Json.SCHEMA;
   }
 
   /** The struct {@link #call} returns. */
@@ -111,8 +143,8 @@ public final class LogsDecoder extends RecordDecoder<ExportLogsServiceRequest> {
           ByteString spanId = lr.getSpanId();
           String problem =
               Ids.join(
-                  Ids.optionalProblem("trace_id", traceId, Ids.TRACE_ID_BYTES),
-                  Ids.optionalProblem("span_id", spanId, Ids.SPAN_ID_BYTES));
+                  optionalIdProblem("trace_id", traceId, Ids.TRACE_ID_BYTES),
+                  optionalIdProblem("span_id", spanId, Ids.SPAN_ID_BYTES));
           if (problem != null) {
             rejects.add("invalid_id", itemPath, problem);
             continue;

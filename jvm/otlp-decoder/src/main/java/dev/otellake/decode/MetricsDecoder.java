@@ -38,6 +38,10 @@ import org.apache.spark.sql.types.StructType;
  * are stored as-is in a signed BIGINT. Exemplar ids: lowercase hex, {@code ""} when empty. A
  * metric with no data (none of the five types set) gives one {@code no_data} reject; a metric
  * with a type but no data points gives nothing.
+ *
+ * <p>{@link #json} builds the decoder of OTLP/JSON records ({@code json_decode} instead of
+ * {@code proto_decode}); an exemplar id that is not hex there fails the record (exemplar ids are
+ * never checked per item).
  */
 public final class MetricsDecoder extends RecordDecoder<ExportMetricsServiceRequest> {
   private static final long serialVersionUID = 1L;
@@ -56,8 +60,32 @@ public final class MetricsDecoder extends RecordDecoder<ExportMetricsServiceRequ
    * @param hashKeys attribute keys whose values are replaced by their SHA-256 hex
    */
   public MetricsDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
-    super("resource_metrics", RETURN_TYPE);
+    this(maxValueBytes, dropKeys, hashKeys, false);
+  }
+
+  /**
+   * The decoder of OTLP/JSON records ({@code otlp_json}): the same row as {@link
+   * #MetricsDecoder(int, String[], String[])} gives for the equivalent protobuf record, with {@code
+   * json_decode} for a record that is not a JSON object with {@code resourceMetrics} (see {@link
+   * OtlpJson}).
+   */
+  public static MetricsDecoder json(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
+    return new MetricsDecoder(maxValueBytes, dropKeys, hashKeys, true);
+  }
+
+  private MetricsDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys, boolean json) {
+    super("resource_metrics", RETURN_TYPE, json);
     this.attributes = new AttributeMapper(maxValueBytes, dropKeys, hashKeys);
+  }
+
+  /** The OTLP/JSON tables, built on first use. */
+  private static final class Json {
+    static final OtlpJson.Schema SCHEMA = OtlpJson.schema(ExportMetricsServiceRequest.getDescriptor());
+  }
+
+  @Override
+  OtlpJson.Schema jsonSchema() {
+    return Json.SCHEMA;
   }
 
   /** The struct {@link #call} returns. */

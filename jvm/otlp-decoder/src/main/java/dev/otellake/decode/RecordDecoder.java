@@ -1,5 +1,6 @@
 package dev.otellake.decode;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import java.io.Serializable;
@@ -24,6 +25,13 @@ import org.apache.spark.sql.types.StructType;
  * (parse failed, or no top-level items and only unknown fields at top level), {@code
  * internal_error} (a bug in the decoder; should never happen).
  *
+ * <p>A decoder built for {@code otlp_json} (the subclasses' {@code json(...)} factories) takes
+ * OTLP/JSON records instead: {@link OtlpJson} transcodes each one to the protobuf encoding, which
+ * then goes through the same parse and the same flattening, so the row is exactly the one the
+ * equivalent protobuf record gives. Its record-level decode failures (bad JSON, a value of the
+ * wrong type or out of range, not an object, or no top-level items) use {@code json_decode}
+ * instead of {@code proto_decode}.
+ *
  * @param <T> the export request message
  */
 public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], Row>, Serializable {
@@ -45,14 +53,23 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
   private final String topLevelField;
   /** Arrays in the row between {@code error_detail} and the counters, {@code rejects} included. */
   private final int arrays;
+  /** Whether records are OTLP/JSON ({@code otlp_json}) rather than protobuf. */
+  private final boolean json;
 
   /**
    * @param topLevelField the request's top-level repeated field, as named in the proto
    * @param returnType the struct this decoder returns, built by {@link #recordType}
+   * @param json whether records are OTLP/JSON ({@link #jsonSchema} then describes them)
    */
-  protected RecordDecoder(String topLevelField, StructType returnType) {
+  protected RecordDecoder(String topLevelField, StructType returnType, boolean json) {
     this.topLevelField = topLevelField;
     this.arrays = returnType.size() - 4;
+    this.json = json;
+  }
+
+  /** Whether this decoder takes OTLP/JSON records ({@code otlp_json}) rather than protobuf ones. */
+  public final boolean isJson() {
+    return json;
   }
 
   /** A nullable struct field. */
@@ -84,6 +101,9 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
   /** Parses one record (the generated {@code parseFrom(byte[])}). */
   protected abstract T parse(byte[] value) throws InvalidProtocolBufferException;
 
+  /** The OTLP/JSON transcoding tables of the request type (only called for a JSON decoder). */
+  abstract OtlpJson.Schema jsonSchema();
+
   /** How many top-level items ({@code resource_*}) {@code req} holds. */
   protected abstract int topLevelCount(T req);
 
@@ -98,6 +118,10 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
     if (value.length == 0) {
       return error("empty_record", "value has 0 bytes");
     }
+    return json ? callJson(value) : callProto(value);
+  }
+
+  private Row callProto(byte[] value) {
     T req;
     try {
       req = parse(value);
@@ -118,11 +142,89 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
               + value.length
               + " bytes)");
     }
+    return decodeChecked(req);
+  }
+
+  private Row callJson(byte[] value) {
+    OtlpJson.Transcoder transcoder = new OtlpJson.Transcoder(value);
+    T req;
+    try {
+      req = parse(transcoder.run(jsonSchema()));
+    } catch (OtlpJson.DecodeException e) {
+      return error("json_decode", message(e));
+    } catch (InvalidProtocolBufferException e) {
+      return error("json_decode", "as protobuf: " + message(e));
+    } catch (RuntimeException | StackOverflowError e) {
+      return error("json_decode", e.getClass().getSimpleName() + ": " + message(e));
+    }
+    if (topLevelCount(req) == 0) {
+      return error(
+          "json_decode",
+          "no "
+              + jsonName(topLevelField)
+              + " items; the top-level object has "
+              + transcoder.topFields
+              + " field(s), "
+              + transcoder.topUnknown
+              + " of them unknown");
+    }
+    return decodeChecked(req);
+  }
+
+  private Row decodeChecked(T req) {
     try {
       return decode(req);
     } catch (RuntimeException | StackOverflowError e) {
       return error("internal_error", e.getClass().getName() + ": " + message(e));
     }
+  }
+
+  /** {@code resource_spans} -> {@code resourceSpans}. */
+  private static String jsonName(String protoName) {
+    StringBuilder sb = new StringBuilder(protoName.length());
+    boolean upper = false;
+    for (int i = 0; i < protoName.length(); i++) {
+      char c = protoName.charAt(i);
+      if (c == '_') {
+        upper = true;
+      } else {
+        sb.append(upper ? Character.toUpperCase(c) : c);
+        upper = false;
+      }
+    }
+    return sb.toString();
+  }
+
+  /**
+   * {@link Ids#requiredProblem}, naming the JSON text when the id was not hex (JSON decoders
+   * only; see {@link OtlpJson}).
+   */
+  protected final String requiredIdProblem(String name, ByteString id, int expected) {
+    String problem = Ids.requiredProblem(name, id, expected);
+    if (problem == null || !json) {
+      return problem;
+    }
+    String bad = OtlpJson.badHexText(id);
+    return bad == null ? problem : notHex(name, bad, expected) + ", not all zero";
+  }
+
+  /**
+   * {@link Ids#optionalProblem}, naming the JSON text when the id was not hex (JSON decoders
+   * only; see {@link OtlpJson}).
+   */
+  protected final String optionalIdProblem(String name, ByteString id, int expected) {
+    String problem = Ids.optionalProblem(name, id, expected);
+    if (problem == null || !json) {
+      return problem;
+    }
+    String bad = OtlpJson.badHexText(id);
+    return bad == null ? problem : notHex(name, bad, expected) + ", or empty / all zero";
+  }
+
+  private static String notHex(String name, String text, int expected) {
+    StringBuilder sb = new StringBuilder(name.length() + text.length() + 48).append(name).append(' ');
+    AnyValueRenderer.appendJsonString(sb, text.length() > 64 ? text.substring(0, 64) + "\u2026" : text);
+    return sb.append(" is not hex; expected ").append(expected * 2).append(" hex digits").toString();
   }
 
   /**

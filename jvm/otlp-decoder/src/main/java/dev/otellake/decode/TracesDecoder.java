@@ -28,6 +28,11 @@ import org.apache.spark.sql.types.StructType;
  * <p>{@code error_reason}: {@code empty_record} (null or zero-length value), {@code proto_decode}
  * (parse failed, or no resource_spans and only unknown fields at top level), {@code
  * internal_error} (a bug in this decoder; should never happen).
+ *
+ * <p>{@link #json} builds the decoder of OTLP/JSON records ({@code json_decode} instead of
+ * {@code proto_decode}); a span id or trace id that is not hex there is an {@code invalid_id}
+ * reject like one of the wrong length, while bad hex in {@code parentSpanId} or a link's ids
+ * (never checked per span) fails the record.
  */
 public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest> {
   private static final long serialVersionUID = 1L;
@@ -47,8 +52,36 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
    * @param hashKeys attribute keys whose values are replaced by their SHA-256 hex
    */
   public TracesDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
-    super("resource_spans", RETURN_TYPE);
+    this(maxValueBytes, dropKeys, hashKeys, false);
+  }
+
+  /**
+   * The decoder of OTLP/JSON records ({@code otlp_json}): the same row as {@link
+   * #TracesDecoder(int, String[], String[])} gives for the equivalent protobuf record, with {@code
+   * json_decode} for a record that is not a JSON object with {@code resourceSpans} (see {@link
+   * OtlpJson}).
+   */
+  public static TracesDecoder json(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
+    return new TracesDecoder(maxValueBytes, dropKeys, hashKeys, true);
+  }
+
+  private TracesDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys, boolean json) {
+    super("resource_spans", RETURN_TYPE, json);
     this.attributes = new AttributeMapper(maxValueBytes, dropKeys, hashKeys);
+  }
+
+  /** The OTLP/JSON tables, built on first use. */
+  private static final class Json {
+    static final OtlpJson.Schema SCHEMA =
+        OtlpJson.schema(
+            ExportTraceServiceRequest.getDescriptor(),
+            Span.getDescriptor().findFieldByName("trace_id"),
+            Span.getDescriptor().findFieldByName("span_id"));
+  }
+
+  @Override
+  OtlpJson.Schema jsonSchema() {
+    return Json.SCHEMA;
   }
 
   /** The struct {@link #call} returns. */
@@ -130,8 +163,8 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
           ByteString spanId = sp.getSpanId();
           String problem =
               Ids.join(
-                  Ids.requiredProblem("trace_id", traceId, Ids.TRACE_ID_BYTES),
-                  Ids.requiredProblem("span_id", spanId, Ids.SPAN_ID_BYTES));
+                  requiredIdProblem("trace_id", traceId, Ids.TRACE_ID_BYTES),
+                  requiredIdProblem("span_id", spanId, Ids.SPAN_ID_BYTES));
           if (problem != null) {
             rejects.add("invalid_id", itemPath, problem);
             continue;
