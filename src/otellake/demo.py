@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from otellake import lake, topic_peek
+from otellake import lake, schemas, topic_peek
 from otellake.errors import ServiceNotReady
 from otellake.ingest.runner import IngestOptions, run_ingest
 from otellake.settings import Settings, Signal
@@ -89,6 +89,21 @@ def _lake_counts(spark: SparkSession, settings: Settings, probes: list[Probe]) -
     return counts
 
 
+def _print_table_counts(spark: SparkSession, settings: Settings, console: Console) -> None:
+    from delta.tables import DeltaTable
+
+    table = Table("lake table", "rows")
+    for name in schemas.table_names():
+        path = lake.table_path(settings, name)
+        rows = (
+            spark.read.format("delta").load(path).count()
+            if DeltaTable.isDeltaTable(spark, path)
+            else 0
+        )
+        table.add_row(name, str(rows))
+    console.print(table)
+
+
 def _wait_for_lake(
     spark: SparkSession, settings: Settings, probes: list[Probe], console: Console
 ) -> None:
@@ -97,10 +112,7 @@ def _wait_for_lake(
     while time.monotonic() < deadline:
         counts = _lake_counts(spark, settings, probes)
         if all(n >= len(probes) for n in counts.values()):
-            table = Table("lake table", "rows of this demo")
-            for name, n in counts.items():
-                table.add_row(name, str(n))
-            console.print(table)
+            _print_table_counts(spark, settings, console)
             return
         time.sleep(1)  # the lake is polled until the demo's telemetry is visible
     raise ServiceNotReady(

@@ -22,15 +22,21 @@ class Probe:
 
 
 def send_probe(settings: Settings, service_name: str = "otellake-probe") -> Probe:
-    """Export over OTLP/gRPC to the local Collector and flush everything before returning."""
+    """Export over OTLP/gRPC to the local Collector and flush everything before returning.
+
+    Metrics: a counter (sum), a histogram, an exponential histogram and an observable gauge,
+    exported once when the meter provider shuts down.
+    """
     from opentelemetry._logs import LogRecord, SeverityNumber
     from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.metrics import Observation
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -50,7 +56,16 @@ def send_probe(settings: Settings, service_name: str = "otellake-probe") -> Prob
     reader = PeriodicExportingMetricReader(
         OTLPMetricExporter(endpoint=endpoint, insecure=True), export_interval_millis=60_000
     )
-    meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+    meter_provider = MeterProvider(
+        resource=resource,
+        metric_readers=[reader],
+        views=[
+            View(
+                instrument_name="otellake.probe.latency_exp",
+                aggregation=ExponentialBucketHistogramAggregation(),
+            )
+        ],
+    )
 
     span_name = f"probe-span-{tag}"
     log_body = f"probe log {tag}"
@@ -61,14 +76,17 @@ def send_probe(settings: Settings, service_name: str = "otellake-probe") -> Prob
         logger_provider.get_logger("otellake.probe").emit(
             LogRecord(body=log_body, severity_number=SeverityNumber.INFO, severity_text="INFO")
         )
-    meter_provider.get_meter("otellake.probe").create_counter(metric_name).add(
-        3, {"probe.tag": tag}
+    meter = meter_provider.get_meter("otellake.probe")
+    meter.create_counter(metric_name).add(3, {"probe.tag": tag})
+    meter.create_histogram("otellake.probe.latency").record(12.5, {"probe.tag": tag})
+    meter.create_histogram("otellake.probe.latency_exp").record(3.0, {"probe.tag": tag})
+    meter.create_observable_gauge(
+        "otellake.probe.cpu", callbacks=[lambda _options: [Observation(0.25, {"probe.tag": tag})]]
     )
     try:
         for flushed, what in (
             (tracer_provider.force_flush(30_000), "spans"),
             (logger_provider.force_flush(30_000), "logs"),
-            (meter_provider.force_flush(30_000), "metrics"),
         ):
             if not flushed:
                 raise RuntimeError(f"the OTel SDK could not flush its {what} to {endpoint}")
