@@ -43,13 +43,13 @@ test-fast: ## the tests that need no broker or Collector (a local SparkSession i
 	$(BIN)/pytest -m "not services" --durations=15 $(PYTEST_ARGS)
 
 lint: ## ruff and mypy
-	$(BIN)/ruff check src tests jobs
-	$(BIN)/ruff format --check src tests jobs
+	$(BIN)/ruff check src tests jobs bench
+	$(BIN)/ruff format --check src tests jobs bench
 	$(BIN)/mypy
 
 fmt: ## format the code with ruff
-	$(BIN)/ruff check --fix src tests jobs
-	$(BIN)/ruff format src tests jobs
+	$(BIN)/ruff check --fix src tests jobs bench
+	$(BIN)/ruff format src tests jobs bench
 
 clean: ## stop services and remove local state (var/), keeping the download cache
 	-$(BIN)/otellake down
