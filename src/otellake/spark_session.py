@@ -28,6 +28,10 @@ def session_conf(settings: Settings, master: str | None = None) -> dict[str, str
         "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.ui.showConsoleProgress": "false",
+        # Delta's SQL parser drops the parameters of `spark.sql(text, args=...)` on Spark 4.1+
+        # (delta-io/delta#7640: UNBOUND_SQL_PARAMETER); Spark's legacy substitution still
+        # binds them as literals, so analytics keep user values out of the SQL text.
+        "spark.sql.legacy.parameterSubstitution.constantsOnly": "true",
         # zstd: 45 bytes per span on disk instead of snappy's 77, at the same write speed.
         "spark.sql.parquet.compression.codec": "zstd",
         **DELTA_CONF,

@@ -1,0 +1,38 @@
+"""The few places DuckDB and Spark SQL differ, so each analysis is written once.
+
+Queries use ``:name`` placeholders; values are always bound parameters (DuckDB ``$name``,
+Spark ``args=``), never pasted into the SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PARAM = re.compile(r":([a-z_][a-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+
+    def percentile(self, expr: str, fraction: float) -> str:
+        """Exact percentile with linear interpolation."""
+        if self.name == "duckdb":
+            return f"quantile_cont(CAST({expr} AS DOUBLE), {fraction})"
+        return f"percentile(CAST({expr} AS DOUBLE), {fraction})"
+
+    def ts_from_micros(self, expr: str) -> str:
+        if self.name == "duckdb":
+            return f"make_timestamp(CAST({expr} AS BIGINT))"
+        return f"timestamp_micros(CAST({expr} AS BIGINT))"
+
+    def int_div(self, left: str, right: str) -> str:
+        return f"({left}) // ({right})" if self.name == "duckdb" else f"({left}) DIV ({right})"
+
+    def placeholders(self, sql: str) -> str:
+        return _PARAM.sub(r"$\1", sql) if self.name == "duckdb" else sql
+
+
+DUCKDB = Dialect("duckdb")
+SPARK = Dialect("spark")

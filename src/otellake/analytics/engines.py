@@ -1,0 +1,113 @@
+"""Where the SQL runs: embedded DuckDB over delta-rs Arrow datasets, or Spark over Delta."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from otellake import lake
+from otellake.analytics.dialects import DUCKDB, SPARK, Dialect
+from otellake.errors import BadInput, OtelLakeError
+from otellake.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+class LakeMissing(OtelLakeError):
+    """The lake (or one of its tables) does not exist yet."""
+
+
+class Engine(Protocol):
+    name: str
+    dialect: Dialect
+
+    def query(
+        self, sql: str, params: dict[str, Any], tables: list[str]
+    ) -> list[dict[str, Any]]: ...
+
+
+def _normalize(value: Any) -> Any:
+    if isinstance(value, datetime):
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+class DuckDBEngine:
+    """Each table is a delta-rs Arrow dataset registered as a view (filters pushed down)."""
+
+    name = "duckdb"
+    dialect = DUCKDB
+
+    def __init__(self, settings: Settings) -> None:
+        import duckdb
+
+        self.settings = settings
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self._registered: set[str] = set()
+
+    def _register(self, table: str) -> None:
+        if table in self._registered:
+            return
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        path = lake.table_path(self.settings, table)
+        try:
+            dataset = DeltaTable(path).to_pyarrow_dataset()
+        except TableNotFoundError:
+            raise LakeMissing(
+                f"no table {table!r} at {path}; is OTELLAKE_LAKE={self.settings.lake} right, "
+                "and has `otellake ingest` run?"
+            ) from None
+        self.con.register(table, dataset)
+        self._registered.add(table)
+
+    def query(self, sql: str, params: dict[str, Any], tables: list[str]) -> list[dict[str, Any]]:
+        for table in tables:
+            self._register(table)
+        cursor = self.con.execute(self.dialect.placeholders(sql), params)
+        names = [d[0] for d in cursor.description]
+        return [
+            {n: _normalize(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()
+        ]
+
+
+class SparkEngine:
+    """Each table is a temp view over its Delta path."""
+
+    name = "spark"
+    dialect = SPARK
+
+    def __init__(self, spark: SparkSession, settings: Settings) -> None:
+        self.spark = spark
+        self.settings = settings
+
+    def query(self, sql: str, params: dict[str, Any], tables: list[str]) -> list[dict[str, Any]]:
+        from delta.tables import DeltaTable
+
+        for table in tables:
+            path = lake.table_path(self.settings, table)
+            if not DeltaTable.isDeltaTable(self.spark, path):
+                raise LakeMissing(f"no table {table!r} at {path}; has `otellake ingest` run?")
+            self.spark.read.format("delta").load(path).createOrReplaceTempView(table)
+        # Aware datetimes bind as the right instant whatever the driver's local time zone.
+        rows = self.spark.sql(sql, args=params).collect()
+        return [{k: _normalize(v) for k, v in row.asDict().items()} for row in rows]
+
+
+def make_engine(name: str, settings: Settings, spark: SparkSession | None = None) -> Engine:
+    if name == "duckdb":
+        return DuckDBEngine(settings)
+    if name == "spark":
+        if spark is None:
+            from otellake.spark_session import build_spark_session
+
+            spark = build_spark_session(settings, app_name="otellake-analyze")
+        return SparkEngine(spark, settings)
+    raise BadInput(f"unknown engine {name!r}; expected 'duckdb' or 'spark'")

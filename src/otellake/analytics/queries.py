@@ -1,0 +1,159 @@
+"""The analyses, each defined once: a function that builds SQL for a dialect plus its params.
+
+Semantics are pinned in shared/docs/interfaces.md ("Analytics semantics"): window [from, to)
+on the span start time, SERVER+CONSUMER kinds by default, the error-span rule (status ERROR,
+or a SERVER span whose HTTP status is 5xx), exact percentiles with linear interpolation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from otellake.analytics.dialects import Dialect
+from otellake.analytics.window import Window, day_range
+from otellake.errors import BadInput
+
+SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
+DEFAULT_KINDS = ("SERVER", "CONSUMER")
+By = Literal["service", "operation"]
+
+
+@dataclass(frozen=True)
+class SpanFilter:
+    """What every span analysis shares: window, service, kinds, roots, buckets."""
+
+    window: Window
+    service: str | None = None
+    kinds: tuple[str, ...] = DEFAULT_KINDS
+    root_only: bool = False
+    by: By = "service"
+    bucket_s: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.kinds if k not in SPAN_KINDS]
+        if unknown:
+            raise BadInput(f"unknown span kind(s) {unknown}; expected some of {list(SPAN_KINDS)}")
+        if self.by not in ("service", "operation"):
+            raise BadInput(f"--by {self.by!r}; expected 'service' or 'operation'")
+
+
+@dataclass(frozen=True)
+class Query:
+    sql: str
+    params: dict[str, Any]
+    tables: list[str]
+
+
+def _span_where(f: SpanFilter, params: dict[str, Any]) -> str:
+    first_day, last_day = day_range(f.window)
+    params |= {
+        "from_ts": f.window.start,
+        "to_ts": f.window.end,
+        "from_day": first_day,
+        "to_day": last_day,
+    }
+    kinds = []
+    for i, kind in enumerate(f.kinds):
+        params[f"kind_{i}"] = kind
+        kinds.append(f":kind_{i}")
+    clauses = [
+        "date >= :from_day",
+        "date <= :to_day",
+        "start_time >= :from_ts",
+        "start_time < :to_ts",
+        f"span_kind IN ({', '.join(kinds)})",
+    ]
+    if f.service is not None:
+        params["service"] = f.service
+        clauses.append("service_name = :service")
+    if f.root_only:
+        clauses.append("parent_span_id = ''")
+    return " AND ".join(clauses)
+
+
+def _keys(f: SpanFilter, d: Dialect, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(expression, output name) of the grouping keys, in output order."""
+    keys = [("service_name", "service_name")]
+    if f.by == "operation":
+        keys.append(("span_name", "span_name"))
+    if f.bucket_s is not None:
+        params["bucket_ns"] = f.bucket_s * 1_000_000_000
+        start = d.int_div("start_time_unix_nano", ":bucket_ns") + " * :bucket_ns"
+        keys.append((d.ts_from_micros(d.int_div(start, "1000")), "bucket_start"))
+    return keys
+
+
+def is_error_span() -> str:
+    """Status ERROR, or a SERVER span whose HTTP status code is 5xx (new or legacy key)."""
+    status = (
+        "TRY_CAST(coalesce(span_attributes['http.response.status_code'], "
+        "span_attributes['http.status_code']) AS INT)"
+    )
+    return (
+        f"(status_code = 'ERROR' OR (span_kind = 'SERVER' AND {status} >= 500 AND {status} <= 599))"
+    )
+
+
+def latency(f: SpanFilter, d: Dialect) -> Query:
+    params: dict[str, Any] = {}
+    where = _span_where(f, params)
+    keys = _keys(f, d, params)
+    key_cols = ", ".join(f"{expr} AS {name}" for expr, name in keys)
+    group = ", ".join(name for _, name in keys)
+    pct = ", ".join(
+        f"{d.percentile('duration_ns', p)} / 1e6 AS p{int(p * 100)}_ms"
+        for p in (0.5, 0.9, 0.95, 0.99)
+    )
+    sql = f"""
+        SELECT {key_cols}, count(*) AS count,
+               avg(CAST(duration_ns AS DOUBLE)) / 1e6 AS mean_ms,
+               max(CAST(duration_ns AS DOUBLE)) / 1e6 AS max_ms, {pct}
+        FROM spans WHERE {where}
+        GROUP BY {group} ORDER BY {group}"""
+    return Query(sql, params, ["spans"])
+
+
+def errors(f: SpanFilter, d: Dialect) -> Query:
+    params: dict[str, Any] = {}
+    where = _span_where(f, params)
+    keys = _keys(f, d, params)
+    key_cols = ", ".join(f"{expr} AS {name}" for expr, name in keys)
+    group = ", ".join(name for _, name in keys)
+    spans_sql = f"""
+        SELECT {key_cols}, count(*) AS spans,
+               sum(CASE WHEN {is_error_span()} THEN 1 ELSE 0 END) AS error_spans
+        FROM spans WHERE {where} GROUP BY {group}"""
+    if f.by == "operation":
+        sql = f"""
+            SELECT *, CAST(error_spans AS DOUBLE) / spans AS error_rate
+            FROM ({spans_sql}) s ORDER BY {group}"""
+        return Query(sql, params, ["spans"])
+    # by service: also ERROR+ log records of the service in the same window (and bucket)
+    log_keys = [("service_name", "service_name")]
+    if f.bucket_s is not None:
+        start = (
+            d.int_div(
+                "(CASE WHEN time_unix_nano <> 0 THEN time_unix_nano ELSE "
+                "observed_time_unix_nano END)",
+                ":bucket_ns",
+            )
+            + " * :bucket_ns"
+        )
+        log_keys.append((d.ts_from_micros(d.int_div(start, "1000")), "bucket_start"))
+    log_cols = ", ".join(f"{expr} AS {name}" for expr, name in log_keys)
+    log_group = ", ".join(name for _, name in log_keys)
+    service_clause = " AND service_name = :service" if f.service is not None else ""
+    logs_sql = f"""
+        SELECT {log_cols}, count(*) AS error_logs FROM logs
+        WHERE date >= :from_day AND date <= :to_day AND timestamp >= :from_ts
+          AND timestamp < :to_ts AND severity_number >= 17{service_clause}
+        GROUP BY {log_group}"""
+    join_on = " AND ".join(f"s.{name} = l.{name}" for _, name in log_keys)
+    sql = f"""
+        SELECT s.*, CAST(s.error_spans AS DOUBLE) / s.spans AS error_rate,
+               coalesce(l.error_logs, 0) AS error_logs
+        FROM ({spans_sql}) s LEFT JOIN ({logs_sql}) l ON {join_on}
+        ORDER BY {", ".join("s." + name for _, name in keys)}"""
+    return Query(sql, params, ["spans", "logs"])

@@ -1,0 +1,91 @@
+"""Known answers on the small lake, on both engines, and the engines agree."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from otellake.analytics import api
+from otellake.analytics.engines import DuckDBEngine, SparkEngine
+from otellake.analytics.queries import SpanFilter
+from otellake.analytics.window import resolve_window
+from otellake.settings import Settings
+
+WINDOW = resolve_window(None, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")
+
+
+def engines(spark: Any, settings: Settings) -> list[Any]:
+    return [DuckDBEngine(settings), SparkEngine(spark, settings)]
+
+
+@pytest.mark.parametrize("engine_index", [0, 1], ids=["duckdb", "spark"])
+def test_latency_by_service(small_lake: Settings, spark: Any, engine_index: int) -> None:
+    engine = engines(spark, small_lake)[engine_index]
+    rows = api.run("latency", SpanFilter(WINDOW), engine).rows
+    assert [r["service_name"] for r in rows] == ["cart", "checkout"]
+    cart, checkout = rows
+    assert (checkout["count"], checkout["mean_ms"], checkout["max_ms"]) == (5, 30.0, 50.0)
+    assert checkout["p50_ms"] == pytest.approx(30.0, rel=1e-12)
+    assert checkout["p90_ms"] == pytest.approx(46.0, rel=1e-12)  # 40 + 0.6 * 10
+    assert checkout["p95_ms"] == pytest.approx(48.0, rel=1e-12)
+    assert checkout["p99_ms"] == pytest.approx(49.6, rel=1e-12)
+    assert (cart["count"], cart["mean_ms"], cart["max_ms"]) == (2, 10.0, 15.0)
+    assert cart["p90_ms"] == pytest.approx(14.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("engine_index", [0, 1], ids=["duckdb", "spark"])
+def test_errors_by_service_and_operation(
+    small_lake: Settings, spark: Any, engine_index: int
+) -> None:
+    engine = engines(spark, small_lake)[engine_index]
+    rows = api.run("errors", SpanFilter(WINDOW), engine).rows
+    assert rows == [
+        {"service_name": "cart", "spans": 2, "error_spans": 1, "error_rate": 0.5, "error_logs": 0},
+        {
+            "service_name": "checkout",
+            "spans": 5,
+            "error_spans": 2,
+            "error_rate": 0.4,
+            "error_logs": 2,
+        },
+    ]
+    ops = api.run("errors", SpanFilter(WINDOW, service="checkout", by="operation"), engine).rows
+    assert [(r["span_name"], r["spans"], r["error_spans"], r["error_rate"]) for r in ops] == [
+        ("GET /cart", 1, 1, 1.0),
+        ("POST /pay", 4, 1, 0.25),
+    ]
+    clients = api.run("errors", SpanFilter(WINDOW, kinds=("CLIENT",)), engine).rows
+    assert [(r["service_name"], r["error_spans"]) for r in clients] == [("checkout", 1)]
+
+
+@pytest.mark.parametrize("engine_index", [0, 1], ids=["duckdb", "spark"])
+def test_buckets_are_epoch_aligned(small_lake: Settings, spark: Any, engine_index: int) -> None:
+    engine = engines(spark, small_lake)[engine_index]
+    rows = api.run("errors", SpanFilter(WINDOW, service="checkout", bucket_s=300), engine).rows
+    assert [(r["bucket_start"], r["spans"], r["error_spans"], r["error_logs"]) for r in rows] == [
+        ("2026-01-01T00:00:00Z", 2, 1, 1),
+        ("2026-01-01T00:05:00Z", 3, 1, 1),
+    ]
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0) or a == b
+    return bool(a == b)
+
+
+def test_engines_agree_on_every_variant(small_lake: Settings, spark: Any) -> None:
+    duck, sp = engines(spark, small_lake)
+    for analysis in api.ANALYSES:
+        for by in ("service", "operation"):
+            for bucket in (None, 60, 3600):
+                for root_only in (False, True):
+                    f = SpanFilter(WINDOW, by=by, bucket_s=bucket, root_only=root_only)  # type: ignore[arg-type]
+                    a = api.run(analysis, f, duck).rows
+                    b = api.run(analysis, f, sp).rows
+                    assert len(a) == len(b) > 0, (analysis, by, bucket)
+                    for ra, rb in zip(a, b, strict=True):
+                        assert ra.keys() == rb.keys()
+                        assert all(_close(ra[k], rb[k]) for k in ra), (analysis, ra, rb)
