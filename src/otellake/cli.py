@@ -220,6 +220,60 @@ def ingest(
     _progress("ingest stopped")
 
 
+@app.command()
+@handle_errors
+def analyze(
+    analysis: Annotated[str, typer.Argument(help="errors or latency (more follow)")],
+    since: Annotated[str | None, typer.Option(help="window [now-D, now), e.g. 1h")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="window start, ISO-8601")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="window end (exclusive)")] = None,
+    service: Annotated[str | None, typer.Option(help="only this service")] = None,
+    by: Annotated[str, typer.Option(help="service or operation")] = "service",
+    bucket: Annotated[str | None, typer.Option(help="1m, 5m or 1h")] = None,
+    kind: Annotated[str, typer.Option(help="span kinds, comma-separated")] = "SERVER,CONSUMER",
+    root_only: Annotated[bool, typer.Option("--root-only", help="root spans only")] = False,
+    engine: Annotated[str | None, typer.Option(help="duckdb or spark (OTELLAKE_ENGINE)")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    limit: Annotated[int | None, typer.Option(min=1, help="at most N rows")] = None,
+) -> None:
+    """Answer an error or latency question from the lake (DuckDB by default, or Spark)."""
+    from otellake.analytics import api
+    from otellake.analytics.engines import make_engine
+    from otellake.analytics.queries import SpanFilter
+    from otellake.analytics.window import bucket_seconds, iso_z, resolve_window
+
+    if output not in ("table", "json", "csv"):
+        raise BadInput(f"unknown format {output!r}; expected table, json or csv")
+    settings = load_settings()
+    window = resolve_window(since, start, end)
+    span_filter = SpanFilter(
+        window,
+        service=service,
+        by=by,  # type: ignore[arg-type]
+        kinds=tuple(k.strip().upper() for k in kind.split(",") if k.strip()),
+        root_only=root_only,
+        bucket_s=bucket_seconds(bucket),
+    )
+    result = api.run(analysis, span_filter, make_engine(engine or settings.engine, settings))
+    rows = result.rows[:limit] if limit else result.rows
+    if output == "json":
+        print(json.dumps({**result.as_json(), "rows": rows}))
+    elif output == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        if rows:
+            writer.writerow(rows[0].keys())
+            writer.writerows(r.values() for r in rows)
+    elif not rows:
+        console.print(f"no matching spans between {iso_z(window.start)} and {iso_z(window.end)}")
+    else:
+        table = Table(*rows[0].keys(), title=f"{analysis} ({result.engine})")
+        for r in rows:
+            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()))
+        console.print(table)
+
+
 @app.command("spark-conf")
 @handle_errors
 def spark_conf() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,8 +36,20 @@ class Result:
 
 
 def run(analysis: str, span_filter: SpanFilter, engine: Engine) -> Result:
+    """Run one analysis; an unknown ``service`` is an error that names close matches."""
     if analysis not in ANALYSES:
-        raise BadInput(f"unknown analysis {analysis!r}; expected one of {sorted(ANALYSES)}")
+        raise BadInput(f"unknown analysis {analysis!r}; available: {sorted(ANALYSES)}")
     query = ANALYSES[analysis](span_filter, engine.dialect)
     rows = engine.query(query.sql, query.params, query.tables)
+    if not rows and span_filter.service is not None:
+        _check_service(span_filter, engine)
     return Result(analysis, engine.name, span_filter.window.iso(), rows)
+
+
+def _check_service(span_filter: SpanFilter, engine: Engine) -> None:
+    query = queries.services(span_filter, engine.dialect)
+    known = [r["service_name"] for r in engine.query(query.sql, query.params, query.tables)]
+    if known and span_filter.service not in known:
+        close = difflib.get_close_matches(span_filter.service or "", known, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; services: {known[:10]}"
+        raise BadInput(f"unknown service {span_filter.service!r} in this window{hint}")

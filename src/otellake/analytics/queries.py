@@ -157,3 +157,15 @@ def errors(f: SpanFilter, d: Dialect) -> Query:
         FROM ({spans_sql}) s LEFT JOIN ({logs_sql}) l ON {join_on}
         ORDER BY {", ".join("s." + name for _, name in keys)}"""
     return Query(sql, params, ["spans", "logs"])
+
+
+def services(f: SpanFilter, d: Dialect) -> Query:
+    """The services that have spans in the window (for "did you mean" on a typo)."""
+    params: dict[str, Any] = {}
+    plain = SpanFilter(f.window, kinds=SPAN_KINDS)
+    where = _span_where(plain, params)
+    return Query(
+        f"SELECT DISTINCT service_name FROM spans WHERE {where} ORDER BY service_name",
+        params,
+        ["spans"],
+    )
