@@ -85,6 +85,17 @@ def _keys(f: SpanFilter, d: Dialect, params: dict[str, Any]) -> list[tuple[str, 
     return keys
 
 
+def _grouped_spans(
+    f: SpanFilter, d: Dialect, params: dict[str, Any]
+) -> tuple[str, list[tuple[str, str]], str, str]:
+    """WHERE clause, keys, ``expr AS name`` select list and GROUP BY list of a span query."""
+    where = _span_where(f, params)
+    keys = _keys(f, d, params)
+    key_cols = ", ".join(f"{expr} AS {name}" for expr, name in keys)
+    group = ", ".join(name for _, name in keys)
+    return where, keys, key_cols, group
+
+
 def is_error_span() -> str:
     """Status ERROR, or a SERVER span whose HTTP status code is 5xx (new or legacy key)."""
     status = (
@@ -98,10 +109,7 @@ def is_error_span() -> str:
 
 def latency(f: SpanFilter, d: Dialect) -> Query:
     params: dict[str, Any] = {}
-    where = _span_where(f, params)
-    keys = _keys(f, d, params)
-    key_cols = ", ".join(f"{expr} AS {name}" for expr, name in keys)
-    group = ", ".join(name for _, name in keys)
+    where, _keys_used, key_cols, group = _grouped_spans(f, d, params)
     pct = ", ".join(
         f"{d.percentile('duration_ns', p)} / 1e6 AS p{int(p * 100)}_ms"
         for p in (0.5, 0.9, 0.95, 0.99)
@@ -117,10 +125,7 @@ def latency(f: SpanFilter, d: Dialect) -> Query:
 
 def errors(f: SpanFilter, d: Dialect) -> Query:
     params: dict[str, Any] = {}
-    where = _span_where(f, params)
-    keys = _keys(f, d, params)
-    key_cols = ", ".join(f"{expr} AS {name}" for expr, name in keys)
-    group = ", ".join(name for _, name in keys)
+    where, keys, key_cols, group = _grouped_spans(f, d, params)
     spans_sql = f"""
         SELECT {key_cols}, count(*) AS spans,
                sum(CASE WHEN {is_error_span()} THEN 1 ELSE 0 END) AS error_spans
