@@ -223,20 +223,23 @@ def ingest(
 @app.command()
 @handle_errors
 def analyze(
-    analysis: Annotated[str, typer.Argument(help="errors or latency (more follow)")],
+    analysis: Annotated[str, typer.Argument(help="errors, latency or exceptions (more follow)")],
     since: Annotated[str | None, typer.Option(help="window [now-D, now), e.g. 1h")] = None,
     start: Annotated[str | None, typer.Option("--from", help="window start, ISO-8601")] = None,
     end: Annotated[str | None, typer.Option("--to", help="window end (exclusive)")] = None,
     service: Annotated[str | None, typer.Option(help="only this service")] = None,
     by: Annotated[str, typer.Option(help="service or operation")] = "service",
     bucket: Annotated[str | None, typer.Option(help="1m, 5m or 1h")] = None,
-    kind: Annotated[str, typer.Option(help="span kinds, comma-separated")] = "SERVER,CONSUMER",
+    kind: Annotated[
+        str | None,
+        typer.Option(help="span kinds, comma-separated (default SERVER,CONSUMER; exceptions: all)"),
+    ] = None,
     root_only: Annotated[bool, typer.Option("--root-only", help="root spans only")] = False,
     engine: Annotated[str | None, typer.Option(help="duckdb or spark (OTELLAKE_ENGINE)")] = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
     limit: Annotated[int | None, typer.Option(min=1, help="at most N rows")] = None,
 ) -> None:
-    """Answer an error or latency question from the lake (DuckDB by default, or Spark)."""
+    """Answer an error, latency or exception question from the lake (DuckDB or Spark)."""
     from otellake.analytics import api
     from otellake.analytics.engines import make_engine
     from otellake.analytics.queries import SpanFilter
@@ -250,7 +253,7 @@ def analyze(
         window,
         service=service,
         by=by,  # type: ignore[arg-type]
-        kinds=tuple(k.strip().upper() for k in kind.split(",") if k.strip()),
+        kinds=_kinds(kind, analysis),
         root_only=root_only,
         bucket_s=bucket_seconds(bucket),
     )
@@ -272,6 +275,15 @@ def analyze(
         for r in rows:
             table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()))
         console.print(table)
+
+
+def _kinds(option: str | None, analysis: str) -> tuple[str, ...]:
+    from otellake.analytics.api import ALL_KINDS_BY_DEFAULT
+    from otellake.analytics.queries import DEFAULT_KINDS, SPAN_KINDS
+
+    if option is None:
+        return SPAN_KINDS if analysis in ALL_KINDS_BY_DEFAULT else DEFAULT_KINDS
+    return tuple(k.strip().upper() for k in option.split(",") if k.strip())
 
 
 @app.command("spark-conf")

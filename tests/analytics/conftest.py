@@ -50,6 +50,14 @@ def span_row(
     return row
 
 
+def exception_event(minute: float, kind: str, message: str) -> dict[str, Any]:
+    return {
+        "time_unix_nano": NS0 + int(minute * MIN),
+        "name": "exception",
+        "attributes": {"exception.type": kind, "exception.message": message},
+    }
+
+
 def log_row(service: str, minute: float, severity: int, body: str) -> dict[str, Any]:
     t = NS0 + int(minute * MIN)
     return {
@@ -75,7 +83,18 @@ def log_row(service: str, minute: float, severity: int, body: str) -> dict[str, 
 
 SPANS = [
     span_row("checkout", "POST /pay", "SERVER", 1, 10),
-    span_row("checkout", "POST /pay", "SERVER", 2, 20, status_code="ERROR"),
+    span_row(
+        "checkout",
+        "POST /pay",
+        "SERVER",
+        2,
+        20,
+        status_code="ERROR",
+        events=[
+            exception_event(2.01, "ValueError", "card declined"),
+            {"time_unix_nano": NS0, "name": "log", "attributes": {}},
+        ],
+    ),
     span_row("checkout", "POST /pay", "SERVER", 7, 30),
     span_row("checkout", "POST /pay", "SERVER", 8, 40),
     span_row(
@@ -86,9 +105,25 @@ SPANS = [
         50,
         span_attributes={"http.response.status_code": "503"},
     ),
-    span_row("checkout", "charge", "CLIENT", 3, 100, status_code="ERROR"),  # not a default kind
+    span_row(
+        "checkout",
+        "charge",
+        "CLIENT",
+        3,
+        100,
+        status_code="ERROR",  # not a default kind
+        events=[exception_event(3.5, "ValueError", "card declined")],
+    ),
     span_row("cart", "consume", "CONSUMER", 4, 5),
-    span_row("cart", "GET /items", "SERVER", 12, 15, span_attributes={"http.status_code": "500"}),
+    span_row(
+        "cart",
+        "GET /items",
+        "SERVER",
+        12,
+        15,
+        span_attributes={"http.status_code": "500"},
+        events=[exception_event(12, "KeyError", "missing")],
+    ),
     span_row("cart", "GET /items", "SERVER", 60, 99),  # at `to`: outside [from, to)
     span_row("cart", "GET /items", "SERVER", -1, 99),  # before `from`
 ]

@@ -12,6 +12,7 @@ from otellake.analytics.engines import DuckDBEngine, SparkEngine
 from otellake.analytics.queries import SpanFilter
 from otellake.analytics.window import resolve_window
 from otellake.settings import Settings
+from tests.analytics.conftest import SPANS
 
 WINDOW = resolve_window(None, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")
 
@@ -89,3 +90,50 @@ def test_engines_agree_on_every_variant(small_lake: Settings, spark: Any) -> Non
                     for ra, rb in zip(a, b, strict=True):
                         assert ra.keys() == rb.keys()
                         assert all(_close(ra[k], rb[k]) for k in ra), (analysis, ra, rb)
+
+
+@pytest.mark.parametrize("engine_index", [0, 1], ids=["duckdb", "spark"])
+def test_exceptions_from_span_events(small_lake: Settings, spark: Any, engine_index: int) -> None:
+    from otellake.analytics.queries import SPAN_KINDS
+
+    engine = engines(spark, small_lake)[engine_index]
+    rows = api.run("exceptions", SpanFilter(WINDOW, kinds=SPAN_KINDS), engine).rows
+    assert [
+        {
+            k: r[k]
+            for k in (
+                "exception_type",
+                "exception_message",
+                "count",
+                "services",
+                "first_seen",
+                "last_seen",
+            )
+        }
+        for r in rows
+    ] == [
+        {
+            "exception_type": "ValueError",
+            "exception_message": "card declined",
+            "count": 2,
+            "services": "checkout",
+            "first_seen": "2026-01-01T00:02:00Z",
+            "last_seen": "2026-01-01T00:03:30Z",
+        },
+        {
+            "exception_type": "KeyError",
+            "exception_message": "missing",
+            "count": 1,
+            "services": "cart",
+            "first_seen": "2026-01-01T00:12:00Z",
+            "last_seen": "2026-01-01T00:12:00Z",
+        },
+    ]
+    assert rows[0]["sample_trace_id"] == min(
+        s["trace_id"]
+        for s in SPANS
+        if any(
+            e["name"] == "exception" and e["attributes"]["exception.message"] == "card declined"
+            for e in s["events"]
+        )
+    )

@@ -16,7 +16,10 @@ from otellake.errors import BadInput
 ANALYSES: dict[str, Callable[[SpanFilter, Dialect], Query]] = {
     "errors": queries.errors,
     "latency": queries.latency,
+    "exceptions": queries.exceptions,
 }
+# Analyses that look at every span kind unless the caller narrows them.
+ALL_KINDS_BY_DEFAULT = {"exceptions"}
 
 
 @dataclass(frozen=True)

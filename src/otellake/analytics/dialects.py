@@ -30,6 +30,16 @@ class Dialect:
     def int_div(self, left: str, right: str) -> str:
         return f"({left}) // ({right})" if self.name == "duckdb" else f"({left}) DIV ({right})"
 
+    def explode(self, expr: str) -> str:
+        """One row per array element (used in a select list)."""
+        return f"unnest({expr})" if self.name == "duckdb" else f"explode({expr})"
+
+    def sorted_distinct_join(self, expr: str) -> str:
+        """Aggregate: the distinct values, sorted, joined with ','."""
+        if self.name == "duckdb":
+            return f"string_agg(DISTINCT {expr}, ',' ORDER BY {expr})"
+        return f"array_join(array_sort(collect_set({expr})), ',')"
+
     def placeholders(self, sql: str) -> str:
         return _PARAM.sub(r"$\1", sql) if self.name == "duckdb" else sql
 

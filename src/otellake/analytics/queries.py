@@ -164,6 +164,30 @@ def errors(f: SpanFilter, d: Dialect) -> Query:
     return Query(sql, params, ["spans", "logs"])
 
 
+def exceptions(f: SpanFilter, d: Dialect) -> Query:
+    """``exception`` span events grouped by type and message.
+
+    Exceptions are recorded on spans of every kind (often CLIENT or INTERNAL), so this
+    analysis looks at all kinds unless ``--kind`` narrows it.
+    """
+    params: dict[str, Any] = {}
+    where = _span_where(f, params)
+    event_time = d.ts_from_micros(d.int_div("ev.time_unix_nano", "1000"))
+    sql = f"""
+        SELECT coalesce(ev.attributes['exception.type'], '') AS exception_type,
+               coalesce(ev.attributes['exception.message'], '') AS exception_message,
+               count(*) AS count,
+               {d.sorted_distinct_join("service_name")} AS services,
+               min({event_time}) AS first_seen, max({event_time}) AS last_seen,
+               min(trace_id) AS sample_trace_id
+        FROM (SELECT service_name, trace_id, {d.explode("events")} AS ev
+              FROM spans WHERE {where}) x
+        WHERE ev.name = 'exception'
+        GROUP BY 1, 2
+        ORDER BY count DESC, exception_type, exception_message"""
+    return Query(sql, params, ["spans"])
+
+
 def services(f: SpanFilter, d: Dialect) -> Query:
     """The services that have spans in the window (for "did you mean" on a typo)."""
     params: dict[str, Any] = {}
