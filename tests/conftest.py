@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from otellake.settings import Settings
+from otellake.settings import Settings, env_var_for
 from otellake.stack import lifecycle
 from otellake.stack.processes import free_port
 
@@ -52,6 +53,23 @@ def isolated_settings(home: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment under which a subprocess (CLI, spark-submit) loads exactly ``settings``:
+    this process's environment without its OTELLAKE_* variables, plus every set field."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTELLAKE_")}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if value is None or value == ():
+            continue
+        if isinstance(value, tuple):
+            value = ",".join(value)
+        elif isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[env_var_for(name)] = str(value)
+    env.update(extra)
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -102,8 +102,13 @@ def test_bad_inputs_name_the_value(small_lake: Settings, tmp_path: Path) -> None
 def test_exceptions_look_at_every_kind_unless_narrowed(small_lake: Settings) -> None:
     every = json.loads(_run(small_lake, "exceptions", *WINDOW, "--format", "json").output)
     assert [(r["exception_type"], r["count"]) for r in every["rows"]] == [
-        ("ValueError", 2), ("KeyError", 1)]
-    servers = json.loads(_run(small_lake, "exceptions", *WINDOW, "--kind", "SERVER",
-                              "--format", "json").output)
+        ("ValueError", 2),
+        ("KeyError", 1),
+    ]
+    servers = json.loads(
+        _run(small_lake, "exceptions", *WINDOW, "--kind", "SERVER", "--format", "json").output
+    )
     assert [(r["exception_type"], r["count"]) for r in servers["rows"]] == [
-        ("KeyError", 1), ("ValueError", 1)]  # ties by type
+        ("KeyError", 1),
+        ("ValueError", 1),
+    ]  # ties by type

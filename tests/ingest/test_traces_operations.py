@@ -16,23 +16,13 @@ from kafka import TopicPartition
 from otellake import kafka_clients
 from otellake.ingest.runner import DataLossError
 from otellake.settings import Settings
+from tests.conftest import settings_env
 from tests.ingest.conftest import ingest_now, produce, read_table
 from tests.ingest.test_traces_stream import _records
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTELLAKE_")}
-    env.update(
-        {
-            "OTELLAKE_HOME": str(settings.home),
-            "OTELLAKE_LAKE": settings.lake,
-            "OTELLAKE_CACHE": str(settings.cache),
-            "OTELLAKE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "OTELLAKE_TOPIC_SPANS": settings.topic_spans,
-            "OTELLAKE_TRIGGER": "1s",
-        }
-    )
-    return env
+    return settings_env(settings, OTELLAKE_TRIGGER="1s")
 
 
 def test_cli_ingest_streams_until_sigterm(lake_settings: Settings, spark: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import threading
@@ -15,6 +14,7 @@ from pyspark.sql import functions as F
 from otellake.ingest.runner import IngestOptions, run_ingest
 from otellake.settings import Settings
 from otellake.telemetry_probe import send_probe
+from tests.conftest import settings_env
 from tests.ingest.conftest import ingest_now, produce, read_table
 from tests.otlp_builders import request, span, span_id, trace_id
 
@@ -98,16 +98,7 @@ def test_stop_midstream_and_restart_loses_and_duplicates_nothing(
 
 def test_spark_submit_runs_the_job(lake_settings: Settings) -> None:
     produce(lake_settings, lake_settings.topic_spans, _records(5, 20))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTELLAKE_")}
-    env.update(
-        {
-            "OTELLAKE_HOME": str(lake_settings.home),
-            "OTELLAKE_LAKE": lake_settings.lake,
-            "OTELLAKE_CACHE": str(lake_settings.cache),
-            "OTELLAKE_KAFKA_BOOTSTRAP": lake_settings.kafka_bootstrap,
-            "OTELLAKE_TOPIC_SPANS": lake_settings.topic_spans,
-        }
-    )
+    env = settings_env(lake_settings)
     bin_dir = ROOT / ".venv" / "bin"
     env["PATH"] = f"{bin_dir}:{env['PATH']}"  # as after `source .venv/bin/activate`
     conf = subprocess.run(

@@ -1,7 +1,6 @@
 """`up` twice, `status`, a taken port, `down`: on a private stack (not the shared one)."""
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -11,32 +10,15 @@ import pytest
 
 from otellake.settings import Settings
 from otellake.stack import lifecycle
-from tests.conftest import isolated_settings
+from tests.conftest import isolated_settings, settings_env
 
 pytestmark = pytest.mark.services
 
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTELLAKE_")}
-    env.update(
-        {
-            "OTELLAKE_HOME": str(settings.home),
-            "OTELLAKE_CACHE": str(settings.cache),
-            "OTELLAKE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "OTELLAKE_KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
-            "OTELLAKE_OTLP_GRPC_PORT": str(settings.otlp_grpc_port),
-            "OTELLAKE_OTLP_HTTP_PORT": str(settings.otlp_http_port),
-            "OTELLAKE_COLLECTOR_HEALTH_PORT": str(settings.collector_health_port),
-            "OTELLAKE_COLLECTOR_METRICS_PORT": str(settings.collector_metrics_port),
-            "OTELLAKE_TOPIC_SPANS": settings.topic_spans,
-            "OTELLAKE_TOPIC_LOGS": settings.topic_logs,
-            "OTELLAKE_TOPIC_METRICS": settings.topic_metrics,
-            "COLUMNS": "200",
-        }
-    )
     return subprocess.run(
         [sys.executable, "-m", "otellake.cli", *args],
-        env=env,
+        env=settings_env(settings, COLUMNS="200"),
         capture_output=True,
         text=True,
         check=False,
