@@ -65,7 +65,14 @@ def ensure_table(spark: SparkSession, settings: Settings, table: str) -> str:
 
 
 def evolve_table(spark: SparkSession, path: str, spec: schemas.TableSpec) -> list[str]:
-    """Add the columns ``spec`` has and the table at ``path`` lacks; returns their names."""
+    """Add the columns ``spec`` has and the table at ``path`` lacks; returns their names.
+
+    Runs at every ingest start, so an up-to-date table costs reads only, no commit.
+    """
+    from delta.tables import DeltaTable
+
+    detail = DeltaTable.forPath(spark, path).detail().select("properties").first()
+    recorded = (detail[0] or {}).get(SCHEMA_VERSION_PROPERTY) if detail else None
     current = {f.name: f for f in spark.read.format("delta").load(path).schema.fields}
     wanted = spec.spark_schema()
     removed = [name for name in current if name not in wanted.fieldNames()]
@@ -92,9 +99,11 @@ def evolve_table(spark: SparkSession, path: str, spec: schemas.TableSpec) -> lis
             added.append(field.name)
         previous = field.name
     version = str(schemas.contract_version())
-    spark.sql(
-        f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{SCHEMA_VERSION_PROPERTY}' = '{version}')"
-    )
+    if added or recorded != version:
+        spark.sql(
+            f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES "
+            f"('{SCHEMA_VERSION_PROPERTY}' = '{version}')"
+        )
     return added
 
 
