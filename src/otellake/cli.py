@@ -223,7 +223,13 @@ def ingest(
 @app.command()
 @handle_errors
 def analyze(
-    analysis: Annotated[str, typer.Argument(help="errors, latency or exceptions (more follow)")],
+    analysis: Annotated[
+        str,
+        typer.Argument(
+            help="errors, latency, exceptions, log-errors, deps, trace, search or metrics"
+        ),
+    ],
+    trace_id: Annotated[str | None, typer.Argument(help="the trace id, for `trace`")] = None,
     since: Annotated[str | None, typer.Option(help="window [now-D, now), e.g. 1h")] = None,
     start: Annotated[str | None, typer.Option("--from", help="window start, ISO-8601")] = None,
     end: Annotated[str | None, typer.Option("--to", help="window end (exclusive)")] = None,
@@ -232,30 +238,48 @@ def analyze(
     bucket: Annotated[str | None, typer.Option(help="1m, 5m or 1h")] = None,
     kind: Annotated[
         str | None,
-        typer.Option(help="span kinds, comma-separated (default SERVER,CONSUMER; exceptions: all)"),
+        typer.Option(
+            help="span kinds, comma-separated (default SERVER,CONSUMER; exceptions, search: all)"
+        ),
     ] = None,
     root_only: Annotated[bool, typer.Option("--root-only", help="root spans only")] = False,
+    name: Annotated[str | None, typer.Option(help="span name (search)")] = None,
+    attr: Annotated[
+        list[str] | None, typer.Option(help="key=value span/resource attribute, repeatable")
+    ] = None,
+    min_duration: Annotated[str | None, typer.Option(help="span duration ≥ D, e.g. 500ms")] = None,
+    status: Annotated[str | None, typer.Option(help="ERROR, OK or UNSET")] = None,
+    metric: Annotated[str | None, typer.Option(help="metric name (metrics)")] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb or spark (OTELLAKE_ENGINE)")] = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
     limit: Annotated[int | None, typer.Option(min=1, help="at most N rows")] = None,
 ) -> None:
-    """Answer an error, latency or exception question from the lake (DuckDB or Spark)."""
+    """Answer an error, latency, dependency, trace or metrics question (DuckDB or Spark)."""
     from otellake.analytics import api
     from otellake.analytics.engines import make_engine
-    from otellake.analytics.queries import SpanFilter
-    from otellake.analytics.window import bucket_seconds, iso_z, resolve_window
 
     if output not in ("table", "json", "csv"):
         raise BadInput(f"unknown format {output!r}; expected table, json or csv")
+    if trace_id is not None and analysis != "trace":
+        raise BadInput(f"unexpected argument {trace_id!r}: only `analyze trace` takes an id")
     settings = load_settings()
-    window = resolve_window(since, start, end)
-    span_filter = SpanFilter(
-        window,
+    span_filter = api.make_filter(
+        analysis,
+        since=since,
+        start=start,
+        end=end,
         service=service,
-        by=by,  # type: ignore[arg-type]
-        kinds=_kinds(kind, analysis),
+        by=by,
+        bucket=bucket,
+        kinds=kind,
         root_only=root_only,
-        bucket_s=bucket_seconds(bucket),
+        name=name,
+        attrs=attr or (),
+        min_duration=min_duration,
+        status=status,
+        trace_id=trace_id,
+        metric=metric,
+        limit=limit,
     )
     result = api.run(analysis, span_filter, make_engine(engine or settings.engine, settings))
     rows = result.rows[:limit] if limit else result.rows
@@ -268,22 +292,37 @@ def analyze(
         if rows:
             writer.writerow(rows[0].keys())
             writer.writerows(r.values() for r in rows)
-    elif not rows:
-        console.print(f"no matching spans between {iso_z(window.start)} and {iso_z(window.end)}")
     else:
-        table = Table(*rows[0].keys(), title=f"{analysis} ({result.engine})")
-        for r in rows:
-            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()))
-        console.print(table)
+        _print_result(result, rows)
 
 
-def _kinds(option: str | None, analysis: str) -> tuple[str, ...]:
-    from otellake.analytics.api import ALL_KINDS_BY_DEFAULT
-    from otellake.analytics.queries import DEFAULT_KINDS, SPAN_KINDS
+def _print_result(result: Any, rows: list[dict[str, Any]]) -> None:
+    from otellake.analytics.api import SUBJECT
 
-    if option is None:
-        return SPAN_KINDS if analysis in ALL_KINDS_BY_DEFAULT else DEFAULT_KINDS
-    return tuple(k.strip().upper() for k in option.split(",") if k.strip())
+    window = result.window
+    if not rows:
+        if result.analysis == "trace":
+            console.print("no such trace in the lake (the trace_index table has no row for it)")
+        else:
+            subject = SUBJECT.get(result.analysis, "matching spans")
+            console.print(f"no {subject} between {window['from']} and {window['to']}")
+        return
+    _print_rows(f"{result.analysis} ({result.engine})", rows)
+    logs = result.extra.get("logs")
+    if logs:
+        _print_rows(f"logs of the trace ({len(logs)})", logs)
+
+
+def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
+    table = Table(*rows[0].keys(), title=title)
+    for r in rows:
+        table.add_row(
+            *(
+                f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
+                for v in r.values()
+            )
+        )
+    console.print(table)
 
 
 @app.command("spark-conf")

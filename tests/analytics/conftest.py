@@ -136,7 +136,10 @@ LOGS = [
 
 
 def write_lake(spark: Any, settings: Settings) -> None:
-    for table, rows in (("spans", SPANS), ("logs", LOGS)):
+    from tests.analytics import shop_day
+
+    tables = shop_day.TABLES | {"spans": SPANS + shop_day.SPANS, "logs": LOGS + shop_day.LOGS}
+    for table, rows in tables.items():
         lake.ensure_table(spark, settings, table)
         spec = schemas.table(table)
         df = spark.createDataFrame(rows, spec.spark_schema())

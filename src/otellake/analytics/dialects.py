@@ -40,6 +40,15 @@ class Dialect:
             return f"string_agg(DISTINCT {expr}, ',' ORDER BY {expr})"
         return f"array_join(array_sort(collect_set({expr})), ',')"
 
+    def group_ref(self, n: int) -> str:
+        """How a regexp replacement refers to capture group ``n``."""
+        return f"\\{n}" if self.name == "duckdb" else f"${n}"
+
+    def regexp_replace_all(self, expr: str, pattern: str, replacement: str) -> str:
+        if self.name == "duckdb":
+            return f"regexp_replace({expr}, {pattern}, {replacement}, 'g')"
+        return f"regexp_replace({expr}, {pattern}, {replacement})"
+
     def placeholders(self, sql: str) -> str:
         return _PARAM.sub(r"$\1", sql) if self.name == "duckdb" else sql
 

@@ -22,6 +22,7 @@ class LakeMissing(OtelLakeError):
 class Engine(Protocol):
     name: str
     dialect: Dialect
+    settings: Settings
 
     def query(
         self, sql: str, params: dict[str, Any], tables: list[str]

@@ -7,7 +7,7 @@ or a SERVER span whose HTTP status is 5xx), exact percentiles with linear interp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from otellake.analytics.dialects import Dialect
@@ -16,6 +16,7 @@ from otellake.errors import BadInput
 
 SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 DEFAULT_KINDS = ("SERVER", "CONSUMER")
+STATUS_CODES = ("UNSET", "OK", "ERROR")
 By = Literal["service", "operation"]
 
 
@@ -29,7 +30,15 @@ class SpanFilter:
     root_only: bool = False
     by: By = "service"
     bucket_s: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # search
+    name: str | None = None
+    attrs: tuple[tuple[str, str], ...] = ()
+    min_duration_ns: int | None = None
+    status: str | None = None
+    limit: int | None = None
+    # trace and metrics
+    trace_id: str | None = None
+    metric: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kinds if k not in SPAN_KINDS]
@@ -37,6 +46,8 @@ class SpanFilter:
             raise BadInput(f"unknown span kind(s) {unknown}; expected some of {list(SPAN_KINDS)}")
         if self.by not in ("service", "operation"):
             raise BadInput(f"--by {self.by!r}; expected 'service' or 'operation'")
+        if self.status is not None and self.status not in STATUS_CODES:
+            raise BadInput(f"--status {self.status!r}; expected one of {list(STATUS_CODES)}")
 
 
 @dataclass(frozen=True)
@@ -46,14 +57,8 @@ class Query:
     tables: list[str]
 
 
-def _span_where(f: SpanFilter, params: dict[str, Any]) -> str:
-    first_day, last_day = day_range(f.window)
-    params |= {
-        "from_ts": f.window.start,
-        "to_ts": f.window.end,
-        "from_day": first_day,
-        "to_day": last_day,
-    }
+def span_where(f: SpanFilter, params: dict[str, Any]) -> str:
+    window_params(f, params)
     kinds = []
     for i, kind in enumerate(f.kinds):
         params[f"kind_{i}"] = kind
@@ -70,6 +75,50 @@ def _span_where(f: SpanFilter, params: dict[str, Any]) -> str:
         clauses.append("service_name = :service")
     if f.root_only:
         clauses.append("parent_span_id = ''")
+    if f.name is not None:
+        params["span_name"] = f.name
+        clauses.append("span_name = :span_name")
+    for i, (key, value) in enumerate(f.attrs):
+        # Tempo's `.key = value`: a span attribute, or a resource attribute of the span.
+        params[f"attr_key_{i}"] = key
+        params[f"attr_value_{i}"] = value
+        clauses.append(
+            f"(span_attributes[:attr_key_{i}] = :attr_value_{i} "
+            f"OR resource_attributes[:attr_key_{i}] = :attr_value_{i})"
+        )
+    if f.min_duration_ns is not None:
+        params["min_duration_ns"] = f.min_duration_ns
+        clauses.append("duration_ns >= :min_duration_ns")
+    if f.status == "ERROR":
+        clauses.append(is_error_span())
+    elif f.status is not None:
+        params["status"] = f.status
+        clauses.append(f"status_code = :status AND NOT {is_error_span()}")
+    return " AND ".join(clauses)
+
+
+def window_params(f: SpanFilter, params: dict[str, Any]) -> None:
+    first_day, last_day = day_range(f.window)
+    params |= {
+        "from_ts": f.window.start,
+        "to_ts": f.window.end,
+        "from_day": first_day,
+        "to_day": last_day,
+    }
+
+
+def logs_where(f: SpanFilter, params: dict[str, Any]) -> str:
+    """Log records of the window (on ``timestamp``) and, if given, of the service."""
+    window_params(f, params)
+    clauses = [
+        "date >= :from_day",
+        "date <= :to_day",
+        "timestamp >= :from_ts",
+        "timestamp < :to_ts",
+    ]
+    if f.service is not None:
+        params["service"] = f.service
+        clauses.append("service_name = :service")
     return " AND ".join(clauses)
 
 
@@ -89,7 +138,7 @@ def _grouped_spans(
     f: SpanFilter, d: Dialect, params: dict[str, Any]
 ) -> tuple[str, list[tuple[str, str]], str, str]:
     """WHERE clause, keys, ``expr AS name`` select list and GROUP BY list of a span query."""
-    where = _span_where(f, params)
+    where = span_where(f, params)
     keys = _keys(f, d, params)
     key_cols = ", ".join(f"{expr} AS {name}" for expr, name in keys)
     group = ", ".join(name for _, name in keys)
@@ -149,11 +198,9 @@ def errors(f: SpanFilter, d: Dialect) -> Query:
         log_keys.append((d.ts_from_micros(d.int_div(start, "1000")), "bucket_start"))
     log_cols = ", ".join(f"{expr} AS {name}" for expr, name in log_keys)
     log_group = ", ".join(name for _, name in log_keys)
-    service_clause = " AND service_name = :service" if f.service is not None else ""
     logs_sql = f"""
         SELECT {log_cols}, count(*) AS error_logs FROM logs
-        WHERE date >= :from_day AND date <= :to_day AND timestamp >= :from_ts
-          AND timestamp < :to_ts AND severity_number >= 17{service_clause}
+        WHERE {logs_where(f, params)} AND severity_number >= 17
         GROUP BY {log_group}"""
     join_on = " AND ".join(f"s.{name} = l.{name}" for _, name in log_keys)
     sql = f"""
@@ -171,7 +218,7 @@ def exceptions(f: SpanFilter, d: Dialect) -> Query:
     analysis looks at all kinds unless ``--kind`` narrows it.
     """
     params: dict[str, Any] = {}
-    where = _span_where(f, params)
+    where = span_where(f, params)
     event_time = d.ts_from_micros(d.int_div("ev.time_unix_nano", "1000"))
     sql = f"""
         SELECT coalesce(ev.attributes['exception.type'], '') AS exception_type,
@@ -192,7 +239,7 @@ def services(f: SpanFilter, d: Dialect) -> Query:
     """The services that have spans in the window (for "did you mean" on a typo)."""
     params: dict[str, Any] = {}
     plain = SpanFilter(f.window, kinds=SPAN_KINDS)
-    where = _span_where(plain, params)
+    where = span_where(plain, params)
     return Query(
         f"SELECT DISTINCT service_name FROM spans WHERE {where} ORDER BY service_name",
         params,
