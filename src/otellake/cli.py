@@ -253,6 +253,10 @@ def analyze(
     engine: Annotated[str | None, typer.Option(help="duckdb or spark (OTELLAKE_ENGINE)")] = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
     limit: Annotated[int | None, typer.Option(min=1, help="at most N rows")] = None,
+    save: Annotated[
+        bool,
+        typer.Option("--save", help="also append the rows to analytics_<analysis> (Spark)"),
+    ] = False,
 ) -> None:
     """Answer an error, latency, dependency, trace or metrics question (DuckDB or Spark)."""
     from otellake.analytics import api
@@ -263,6 +267,12 @@ def analyze(
     if trace_id is not None and analysis != "trace":
         raise BadInput(f"unexpected argument {trace_id!r}: only `analyze trace` takes an id")
     settings = load_settings()
+    engine = engine or settings.engine
+    if save and (engine != "spark" or analysis == "trace"):
+        raise BadInput(
+            "--save writes analytics_<analysis> with Spark: add --engine spark "
+            "(every analysis but trace)"
+        )
     span_filter = api.make_filter(
         analysis,
         since=since,
@@ -281,8 +291,15 @@ def analyze(
         metric=metric,
         limit=limit,
     )
-    result = api.run(analysis, span_filter, make_engine(engine or settings.engine, settings))
+    runner = make_engine(engine, settings)
+    result = api.run(analysis, span_filter, runner)
     rows = result.rows[:limit] if limit else result.rows
+    if save:
+        from otellake.analytics import publish
+
+        spark = runner.spark  # type: ignore[attr-defined]
+        path, written = publish.save(spark, settings, result, span_filter)
+        err_console.print(f"appended {written} rows to {path}", highlight=False)
     if output == "json":
         print(json.dumps({**result.as_json(), "rows": rows}))
     elif output == "csv":
@@ -323,6 +340,11 @@ def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
             )
         )
     console.print(table)
+
+
+from otellake.generate.command import generate as _generate  # noqa: E402
+
+app.command("generate")(handle_errors(_generate))
 
 
 @app.command("spark-conf")

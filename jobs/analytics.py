@@ -1,0 +1,18 @@
+"""spark-submit entry point for scheduled analytics: run one analysis on Spark and append its
+rows to the ``analytics_<analysis>`` Delta table (for dashboards), e.g.
+
+    .venv/bin/spark-submit $(.venv/bin/otellake spark-conf) jobs/analytics.py errors --since 1h
+    .venv/bin/spark-submit $(.venv/bin/otellake spark-conf) jobs/analytics.py latency \\
+        --since 1h --by operation --bucket 5m
+
+Takes the options of `otellake analyze` (one definition, in otellake.cli) and adds
+`--engine spark --save`; the rows are also printed (`--format json` for machines; note that
+spark-submit joins the Python driver's stderr, where progress goes, to its stdout).
+"""
+
+import sys
+
+from otellake.cli import app
+
+if __name__ == "__main__":
+    app(["analyze", *sys.argv[1:], "--engine", "spark", "--save"], prog_name="jobs/analytics.py")
