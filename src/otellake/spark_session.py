@@ -34,6 +34,9 @@ def session_conf(settings: Settings, master: str | None = None) -> dict[str, str
         "spark.sql.legacy.parameterSubstitution.constantsOnly": "true",
         # zstd: 45 bytes per span on disk instead of snappy's 77, at the same write speed.
         "spark.sql.parquet.compression.codec": "zstd",
+        # Standard INT64 micros (UTC-adjusted) instead of legacy INT96, so every Parquet reader
+        # (DuckDB's, delta-rs) sees TIMESTAMP WITH TIME ZONE like the Delta schema says.
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         **DELTA_CONF,
     }
     if master.startswith("local"):

@@ -60,13 +60,21 @@ class DuckDBEngine:
 
         path = lake.table_path(self.settings, table)
         try:
-            dataset = DeltaTable(path).to_pyarrow_dataset()
+            delta = DeltaTable(path)
         except TableNotFoundError:
             raise LakeMissing(
                 f"no table {table!r} at {path}; is OTELLAKE_LAKE={self.settings.lake} right, "
                 "and has `otellake ingest` run?"
             ) from None
-        self.con.register(table, dataset)
+        files = delta.file_uris()
+        if files and _plain_local_files(delta, files):
+            # DuckDB's own Parquet reader: row-group statistics, multi-threaded, and fast MAP
+            # columns (10x the Arrow dataset path on attribute filters). The current snapshot's
+            # file list comes from the Delta log; `date` comes from the partition directories.
+            relation = self.con.read_parquet(files, hive_partitioning=True, union_by_name=True)
+            relation.create_view(table)
+        else:
+            self.con.register(table, delta.to_pyarrow_dataset())
         self._registered.add(table)
 
     def query(self, sql: str, params: dict[str, Any], tables: list[str]) -> list[dict[str, Any]]:
@@ -77,6 +85,19 @@ class DuckDBEngine:
         return [
             {n: _normalize(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()
         ]
+
+
+def _plain_local_files(delta: Any, files: list[str]) -> bool:
+    """True when the data files alone are the table: local paths, partitioned by directory,
+    no deletion vectors or column mapping (those need the Delta reader)."""
+    features = set(delta.protocol().reader_features or ())
+    mapping = delta.metadata().configuration.get("delta.columnMapping.mode", "none")
+    return (
+        all(f.startswith("/") for f in files)
+        and "deletionVectors" not in features
+        and mapping == "none"
+        and list(delta.metadata().partition_columns) == ["date"]
+    )
 
 
 class SparkEngine:

@@ -1,0 +1,262 @@
+"""Time the analytics on a large lake written directly (no Kafka): latency by service+operation
+and errors on DuckDB and Spark, a trace lookup by id, and a search by one attribute.
+
+Usage:
+    .venv/bin/python bench/analytics_10m.py [--spans 10000000] [--lake var/bench/lake-10m]
+        [--no-spark] [--repeat 3]
+The lake is built once per --spans and reused (delete the directory to rebuild). It is shaped
+like ingested data: one day, traces of 10 spans over 8 services, files in arrival (time) order,
+so trace ids are spread over every file. Prints one JSON object (seconds are the best of
+--repeat warm runs; the first, cold run is reported too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import binascii
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from otellake import schemas
+from otellake.analytics import api
+from otellake.analytics.engines import DuckDBEngine, Engine
+from otellake.settings import Settings
+
+DAY_NS = 86_400 * 10**9
+T0_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
+WINDOW = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
+SERVICES = ["frontend", "checkout", "cart", "payment", "currency", "shipping", "catalog", "recs"]
+# one trace: (kind, parent position, service offset from the root's, operation)
+SHAPE = [
+    ("SERVER", -1, 0, "GET /api"),
+    ("CLIENT", 0, 0, "call"),
+    ("SERVER", 1, 1, "handle"),
+    ("CLIENT", 2, 1, "SELECT orders"),
+    ("CLIENT", 2, 1, "call"),
+    ("SERVER", 4, 2, "handle"),
+    ("INTERNAL", 5, 2, "compute"),
+    ("CLIENT", 5, 2, "GET cache"),
+    ("CLIENT", 0, 0, "call"),
+    ("SERVER", 8, 3, "handle"),
+]
+PER_TRACE = len(SHAPE)
+
+
+def arrow_type(spark_type: Any) -> pa.DataType:
+    from pyspark.sql import types as T
+
+    simple = {
+        T.StringType: pa.string(),
+        T.IntegerType: pa.int32(),
+        T.LongType: pa.int64(),
+        T.DoubleType: pa.float64(),
+        T.BooleanType: pa.bool_(),
+        T.DateType: pa.date32(),
+        T.TimestampType: pa.timestamp("us", tz="UTC"),
+    }
+    if type(spark_type) in simple:
+        return simple[type(spark_type)]
+    if isinstance(spark_type, T.MapType):
+        return pa.map_(arrow_type(spark_type.keyType), arrow_type(spark_type.valueType))
+    if isinstance(spark_type, T.ArrayType):
+        return pa.list_(arrow_type(spark_type.elementType))
+    if isinstance(spark_type, T.StructType):
+        return pa.struct([pa.field(f.name, arrow_type(f.dataType)) for f in spark_type.fields])
+    raise TypeError(spark_type)
+
+
+def hex_ids(rng: np.random.Generator, n: int, width_bytes: int) -> pa.Array:
+    data = binascii.hexlify(rng.integers(0, 256, n * width_bytes, dtype=np.uint8).tobytes())
+    offsets = np.arange(0, (n + 1) * width_bytes * 2, width_bytes * 2, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data))
+
+
+def string_map(keys: list[list[str]], values: list[pa.Array]) -> pa.Array:
+    """A MAP<STRING,STRING> with the same keys in every row (keys[i] for each position i)."""
+    n = len(values[0])
+    width = len(keys)
+    key_arr = pa.array(np.tile(np.array([k[0] for k in keys], dtype=object), n), pa.string())
+    value_cols = np.empty((n, width), dtype=object)
+    for i, col in enumerate(values):
+        value_cols[:, i] = col.to_numpy(zero_copy_only=False)
+    offsets = pa.array(np.arange(0, (n + 1) * width, width, dtype=np.int32))
+    return pa.MapArray.from_arrays(offsets, key_arr, pa.array(value_cols.ravel(), pa.string()))
+
+
+def chunk(rng: np.random.Generator, traces: int, schema: pa.Schema) -> pa.Table:
+    n = traces * PER_TRACE
+    pos = np.tile(np.arange(PER_TRACE), traces)
+    trace_ids = hex_ids(rng, traces, 16).take(pa.array(np.repeat(np.arange(traces), PER_TRACE)))
+    span_ids = hex_ids(rng, n, 8)
+    parent_pos = np.array([p for _, p, _, _ in SHAPE])[pos]
+    base = np.repeat(np.arange(traces) * PER_TRACE, PER_TRACE)
+    parent_index = np.where(parent_pos >= 0, base + parent_pos, 0)
+    parents = span_ids.take(pa.array(parent_index))
+    parents = pc.if_else(pa.array(parent_pos < 0), "", parents)
+    root_service = np.repeat(rng.integers(0, len(SERVICES), traces), PER_TRACE)
+    service_idx = (root_service + np.array([s for _, _, s, _ in SHAPE])[pos]) % len(SERVICES)
+    services = pa.array(SERVICES).take(pa.array(service_idx))
+    op_idx = rng.integers(0, 12, n)
+    names = pc.binary_join_element_wise(
+        pa.array([s for _, _, _, s in SHAPE]).take(pa.array(pos)),
+        pa.array([f"{i}" for i in range(12)]).take(pa.array(op_idx)),
+        " ",
+    )
+    kinds = pa.array([k for k, _, _, _ in SHAPE]).take(pa.array(pos))
+    start = np.sort(rng.integers(T0_NS, T0_NS + DAY_NS, traces))
+    starts = np.repeat(start, PER_TRACE) + pos * 1_000_000
+    durations = (rng.lognormal(np.log(20e6), 0.8, n) / (1 + pos)).astype(np.int64)
+    errors = rng.random(n) < 0.02
+    status = pa.array(np.where(errors, "ERROR", "UNSET"))
+    http_status = pa.array(np.where(errors & (pos == 0), "503", "200"))
+    routes = pa.array([f"/api/v1/item/{i}" for i in range(50)]).take(
+        pa.array(rng.integers(0, 50, n))
+    )
+    methods = pa.array(["GET", "POST"]).take(pa.array(rng.integers(0, 2, n)))
+    instance_no = pa.array(["0", "1", "2", "3"]).take(pa.array(rng.integers(0, 4, n)))
+    instances = pc.binary_join_element_wise(services, instance_no, "-")
+    columns: dict[str, Any] = {
+        "trace_id": trace_ids,
+        "span_id": span_ids,
+        "parent_span_id": parents,
+        "trace_state": pa.array([""] * n),
+        "flags": pa.array(np.ones(n, dtype=np.int32)),
+        "service_name": services,
+        "span_name": names,
+        "span_kind": kinds,
+        "start_time": pa.array(starts // 1000, pa.timestamp("us", tz="UTC")),
+        "start_time_unix_nano": pa.array(starts),
+        "end_time_unix_nano": pa.array(starts + durations),
+        "duration_ns": pa.array(durations),
+        "status_code": status,
+        "status_message": pa.array([""] * n),
+        "resource_attributes": string_map(
+            [["service.name"], ["service.instance.id"]], [services, instances]
+        ),
+        "scope_name": pa.array(["bench"] * n),
+        "scope_version": pa.array(["1"] * n),
+        "span_attributes": string_map(
+            [["http.request.method"], ["http.route"], ["http.response.status_code"]],
+            [methods, routes, http_status],
+        ),
+        "dropped_attributes_count": pa.array(np.zeros(n, dtype=np.int32)),
+        "dropped_events_count": pa.array(np.zeros(n, dtype=np.int32)),
+        "dropped_links_count": pa.array(np.zeros(n, dtype=np.int32)),
+        "date": pa.array(np.full(n, np.datetime64("2026-01-01", "D"))),
+    }
+    arrays = []
+    for field in schema:
+        if field.name in columns:
+            arrays.append(columns[field.name].cast(field.type))
+        else:  # events, links: empty lists
+            arrays.append(pa.array([[]] * n, field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def build(lake: Path, spans: int, seed: int = 7) -> None:
+    from deltalake import write_deltalake
+
+    spec = schemas.table("spans")
+    schema = pa.schema([pa.field(f.name, arrow_type(f.dataType)) for f in spec.spark_schema()])
+    rng = np.random.default_rng(seed)
+    config = {
+        "delta.dataSkippingStatsColumns": ",".join(spec.stats_columns),
+        "delta.enableDeletionVectors": "false",
+    }
+    per_chunk = 100_000  # traces: 1M spans, one commit
+    done = 0
+    while done < spans:
+        traces = min(per_chunk, (spans - done) // PER_TRACE)
+        table = chunk(rng, traces, schema)
+        write_deltalake(
+            str(lake / "spans"), table, partition_by=["date"], mode="append",
+            configuration=config, target_file_size=128 << 20,
+        )  # fmt: skip
+        done += table.num_rows
+        print(f"wrote {done} spans", file=sys.stderr)
+    index = build_trace_index(lake)
+    write_deltalake(str(lake / "trace_index"), index, partition_by=["date"], mode="append")
+    logs = schemas.table("logs").spark_schema()
+    empty = pa.schema([pa.field(f.name, arrow_type(f.dataType)) for f in logs]).empty_table()
+    write_deltalake(str(lake / "logs"), empty, partition_by=["date"], mode="append")
+
+
+def build_trace_index(lake: Path) -> pa.Table:
+    import duckdb
+    from deltalake import DeltaTable
+
+    con = duckdb.connect()
+    con.register("spans", DeltaTable(str(lake / "spans")).to_pyarrow_dataset())
+    return con.sql(
+        """SELECT trace_id, date, min(start_time_unix_nano) AS start_time_unix_nano_min,
+                  max(end_time_unix_nano) AS end_time_unix_nano_max, count(*) AS span_count,
+                  max(CASE WHEN parent_span_id = '' THEN service_name ELSE '' END)
+                    AS root_service_name,
+                  max(CASE WHEN parent_span_id = '' THEN span_name ELSE '' END) AS root_span_name
+           FROM spans GROUP BY trace_id, date ORDER BY date"""
+    ).to_arrow_table()
+
+
+def timed(engine: Engine, analysis: str, repeat: int, **options: Any) -> dict[str, Any]:
+    times = []
+    rows = 0
+    for _ in range(repeat + 1):
+        t = time.perf_counter()
+        rows = len(api.run(analysis, api.make_filter(analysis, **options), engine).rows)
+        times.append(time.perf_counter() - t)
+    return {"cold_s": round(times[0], 3), "best_s": round(min(times[1:]), 3), "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=10_000_000)
+    parser.add_argument("--lake", type=Path, default=None)
+    parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    lake = args.lake or Path("var/bench") / f"lake-{args.spans}"
+    t = time.perf_counter()
+    if not (lake / "spans" / "_delta_log").exists():
+        build(lake, args.spans)
+    build_s = time.perf_counter() - t
+    settings = Settings(lake=str(lake.resolve()))  # type: ignore[call-arg]
+    duck = DuckDBEngine(settings)
+    sample = duck.query("SELECT min(trace_id) AS t FROM trace_index", {}, ["trace_index"])
+    trace_id = sample[0]["t"]
+    results: dict[str, Any] = {"spans": args.spans, "lake": str(lake), "build_s": round(build_s, 1)}
+    results["duckdb"] = {
+        "latency_by_operation": timed(duck, "latency", args.repeat, by="operation", **WINDOW),
+        "errors_by_service": timed(duck, "errors", args.repeat, **WINDOW),
+        "trace_lookup": timed(duck, "trace", args.repeat, trace_id=trace_id, **WINDOW),
+        "attr_search": timed(
+            duck, "search", args.repeat, attrs=["http.route=/api/v1/item/7"], **WINDOW
+        ),
+    }
+    if not args.no_spark:
+        from otellake.analytics.engines import SparkEngine
+        from otellake.spark_session import build_spark_session
+
+        spark = build_spark_session(settings, app_name="bench-analytics")
+        sp = SparkEngine(spark, settings)
+        results["spark"] = {
+            "latency_by_operation": timed(sp, "latency", args.repeat, by="operation", **WINDOW),
+            "errors_by_service": timed(sp, "errors", args.repeat, **WINDOW),
+            "trace_lookup": timed(sp, "trace", args.repeat, trace_id=trace_id, **WINDOW),
+            "attr_search": timed(
+                sp, "search", args.repeat, attrs=["http.route=/api/v1/item/7"], **WINDOW
+            ),
+        }
+    results["cores"] = os.cpu_count()
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
