@@ -11,7 +11,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 DEMO_SERVICES = ("frontend", "checkout", "payment")
+GENERATED_SPANS = 3000
 VISIBLE_TIMEOUT_S = 120.0
 
 
@@ -121,6 +122,71 @@ def _wait_for_lake(
     )
 
 
+def _generate_shop(settings: Settings, progress: Callable[[str], None]) -> tuple[int, int, int]:
+    """The last 15 minutes of a microservice shop through the Collector (the true path), so
+    every analysis has something to answer. Returns (spans, first start ns, end ns)."""
+    from datetime import UTC, datetime, timedelta
+
+    from otellake.generate.run import GenerateOptions, generate
+    from otellake.generate.simulate import Plan
+
+    begin = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=15)
+    start_ns = int(begin.timestamp()) * 1_000_000_000
+    plan = Plan(start_ns, 15 * 60 * 1_000_000_000, GENERATED_SPANS)
+    result = generate(settings, GenerateOptions(plan, mode="collector", seed=int(time.time())))
+    progress(
+        f"generated {result.spans} spans, {result.logs} log records and "
+        f"{result.metric_points} metric points of a microservice shop (last 15 min)"
+    )
+    return result.spans, plan.start_ns, plan.start_ns + plan.duration_ns
+
+
+def _wait_for_spans(
+    spark: SparkSession, settings: Settings, generated: tuple[int, int, int], probes: int
+) -> None:
+    """Until the window holds the generated spans plus the probes' (sent just before)."""
+    from pyspark.sql import functions as F
+
+    spans, start_ns, end_ns = generated
+    path = lake.table_path(settings, "spans")
+    deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+    landed = 0
+    while time.monotonic() < deadline:
+        landed = (
+            spark.read.format("delta").load(path)
+            .where(F.col("start_time_unix_nano").between(start_ns, end_ns + 60 * 10**9))
+            .count()
+        )  # fmt: skip
+        if landed >= spans + probes:
+            return
+        time.sleep(1)  # the lake is polled until the generated spans are visible
+    raise ServiceNotReady(f"{landed} of {spans} generated spans reached {settings.lake}")
+
+
+def _show_analyses(settings: Settings, console: Console) -> None:
+    """Every analysis on the demo lake (DuckDB), one line each."""
+    from otellake.analytics import api
+
+    table = Table("analysis", "rows", "first row")
+    search = api.analyze("search", since="1h", settings=settings, status="ERROR")
+    trace_id = search.rows[0]["trace_id"] if search.rows else None
+    for analysis in api.ANALYSES:
+        options: dict[str, Any] = {"since": "1h"}
+        if analysis == "trace":
+            options = {"trace_id": trace_id}
+        result = search if analysis == "search" else api.analyze(
+            analysis, settings=settings, **options
+        )  # fmt: skip
+        first = (
+            ", ".join(f"{k}={v}" for k, v in list(result.rows[0].items())[:4])
+            if result.rows
+            else ""
+        )
+        table.add_row(analysis, str(len(result.rows)), first[:90])
+    console.print(table)
+    console.print("try: .venv/bin/otellake analyze --help", highlight=False)
+
+
 def run_demo(
     settings: Settings, console: Console, progress: Callable[[str], None], keep_up: bool = False
 ) -> None:
@@ -148,6 +214,10 @@ def run_demo(
         )
         _show_kafka(settings, console, starts, probes)
         _wait_for_lake(spark, settings, probes, console)
+        generated = _generate_shop(settings, progress)
+        _wait_for_spans(spark, settings, generated, len(probes))
+        _print_table_counts(spark, settings, console)
+        _show_analyses(settings, console)
         if failure:
             raise failure[0]
         stop.set()
