@@ -38,9 +38,13 @@ SQL_ANALYSES: dict[str, Callable[[SpanFilter, Dialect], Query]] = {
     "exceptions": queries.exceptions,
     "log-errors": log_errors,
     "deps": deps,
-    "search": search,
 }
-ANALYSES = (*SQL_ANALYSES, "trace", "metrics")
+# Analyses that run more than one query (or finish in Python), the same code on both engines.
+PROCEDURES: dict[str, Callable[[Engine, SpanFilter], list[dict[str, Any]]]] = {
+    "search": search,
+    "metrics": metrics,
+}
+ANALYSES = ("errors", "latency", "exceptions", "log-errors", "deps", "trace", "search", "metrics")
 # Analyses that look at every span kind unless the caller narrows them.
 ALL_KINDS_BY_DEFAULT = {"exceptions", "search"}
 # What an empty answer is about, for the plain "nothing here" message.
@@ -77,8 +81,8 @@ def run(analysis: str, span_filter: SpanFilter, engine: Engine) -> Result:
     if analysis == "trace":
         return _trace(span_filter, engine)
     extra: dict[str, Any] = {}
-    if analysis == "metrics":
-        rows = metrics(engine, span_filter)
+    if analysis in PROCEDURES:
+        rows = PROCEDURES[analysis](engine, span_filter)
     else:
         query = SQL_ANALYSES[analysis](span_filter, engine.dialect)
         rows = engine.query(query.sql, query.params, query.tables)

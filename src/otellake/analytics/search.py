@@ -15,27 +15,44 @@ from datetime import timedelta
 from typing import Any
 
 from otellake.analytics.dialects import Dialect
+from otellake.analytics.engines import Engine
 from otellake.analytics.queries import Query, SpanFilter, is_error_span, span_where
+from otellake.analytics.window import day_range
 
 DEFAULT_LIMIT = 20
 
 
-def search(f: SpanFilter, d: Dialect) -> Query:
+def matches(f: SpanFilter, d: Dialect) -> Query:
+    """The newest traces with a span that meets every condition."""
     params: dict[str, Any] = {}
     where = span_where(f, params)
-    params["trace_to_day"] = params["to_day"] + timedelta(days=1)
     limit = int(f.limit or DEFAULT_LIMIT)  # an int, so safe in the SQL text
     sql = f"""
-        WITH matches AS (
-            SELECT trace_id, min(start_time) AS matched_at, count(*) AS matched_spans
-            FROM spans WHERE {where}
-            GROUP BY trace_id ORDER BY matched_at DESC, trace_id LIMIT {limit}
-        ), trace_spans AS (
-            SELECT s.trace_id, s.span_id, s.parent_span_id, s.service_name, s.span_name,
-                   s.span_kind, s.status_code, s.span_attributes, s.start_time,
-                   s.start_time_unix_nano, s.end_time_unix_nano
-            FROM spans s JOIN matches m ON s.trace_id = m.trace_id
-            WHERE s.date >= :from_day AND s.date <= :trace_to_day
+        SELECT trace_id, min(start_time) AS matched_at, count(*) AS matched_spans
+        FROM spans WHERE {where}
+        GROUP BY trace_id ORDER BY matched_at DESC, trace_id LIMIT {limit}"""
+    return Query(sql, params, ["spans"])
+
+
+def summaries(trace_ids: list[str], f: SpanFilter, d: Dialect) -> Query:
+    """Root, duration, span and error counts of the given traces.
+
+    A second query with the ids as a list (not a join) lets both engines push the filter into
+    the Parquet scan and decode the other columns only where an id matches.
+    """
+    first_day, last_day = day_range(f.window)
+    params: dict[str, Any] = {"from_day": first_day, "trace_to_day": last_day + timedelta(days=1)}
+    ids = []
+    for i, trace_id in enumerate(trace_ids):
+        params[f"trace_{i}"] = trace_id
+        ids.append(f":trace_{i}")
+    sql = f"""
+        WITH trace_spans AS (
+            SELECT trace_id, span_id, parent_span_id, service_name, span_name, start_time,
+                   start_time_unix_nano, end_time_unix_nano,
+                   CASE WHEN {is_error_span()} THEN 1 ELSE 0 END AS is_error
+            FROM spans
+            WHERE date >= :from_day AND date <= :trace_to_day AND trace_id IN ({", ".join(ids)})
         ), roots AS (
             SELECT trace_id, service_name, span_name,
                    row_number() OVER (PARTITION BY trace_id
@@ -44,14 +61,21 @@ def search(f: SpanFilter, d: Dialect) -> Query:
         ), totals AS (
             SELECT trace_id, min(start_time) AS start_time,
                    (max(end_time_unix_nano) - min(start_time_unix_nano)) / 1e6 AS duration_ms,
-                   count(*) AS span_count,
-                   sum(CASE WHEN {is_error_span()} THEN 1 ELSE 0 END) AS error_count
+                   count(*) AS span_count, sum(is_error) AS error_count
             FROM trace_spans GROUP BY trace_id
         )
         SELECT t.trace_id, coalesce(r.service_name, '') AS root_service_name,
                coalesce(r.span_name, '') AS root_span_name, t.start_time, t.duration_ms,
-               t.span_count, t.error_count, m.matched_spans
-        FROM matches m JOIN totals t ON t.trace_id = m.trace_id
-        LEFT JOIN roots r ON r.trace_id = m.trace_id AND r.rn = 1
-        ORDER BY m.matched_at DESC, t.trace_id"""
+               t.span_count, t.error_count
+        FROM totals t LEFT JOIN roots r ON r.trace_id = t.trace_id AND r.rn = 1"""
     return Query(sql, params, ["spans"])
+
+
+def search(engine: Engine, f: SpanFilter) -> list[dict[str, Any]]:
+    found = matches(f, engine.dialect)
+    matched = engine.query(found.sql, found.params, found.tables)
+    if not matched:
+        return []
+    query = summaries([m["trace_id"] for m in matched], f, engine.dialect)
+    by_id = {r["trace_id"]: r for r in engine.query(query.sql, query.params, query.tables)}
+    return [by_id[m["trace_id"]] | {"matched_spans": m["matched_spans"]} for m in matched]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from otellake.durations import parse_duration
 from otellake.errors import BadInput
@@ -68,7 +68,7 @@ def bucket_seconds(bucket: str | None) -> int | None:
     return BUCKETS[bucket]
 
 
-def day_range(window: Window) -> tuple[object, object]:
+def day_range(window: Window) -> tuple[date, date]:
     """The partition dates a window touches (for pruning)."""
     last = window.end - timedelta(microseconds=1)
     return window.start.date(), last.date()
