@@ -278,6 +278,25 @@ def collector_binary(settings: Settings) -> Path:
     return folder / "otelcol-otellake"
 
 
+def ensure_chromium(progress: Progress = print) -> Path:
+    """Debian's ``chromium`` (the report's headless render test): apt-get installs it once;
+    when it is on PATH this is only a lookup. Needs root, or sudo without a password."""
+    found = shutil.which("chromium")
+    if found is not None:
+        return Path(found)
+    apt = _require_tool("apt-get", "install Chromium with your package manager (Debian: chromium)")
+    prefix = [] if os.geteuid() == 0 else [_require_tool("sudo", "run `make setup` as root"), "-n"]
+    progress("installing Debian's chromium with apt-get (once, ~400 MB)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = [*prefix, apt, "install", "-y", "--no-install-recommends", "chromium"]
+    try:
+        _run(install, "apt-get install chromium", env=env)
+    except SetupError:  # no package lists yet: fetch them once, then retry
+        _run([*prefix, apt, "update"], "apt-get update", env=env)
+        _run(install, "apt-get install chromium", env=env)
+    return Path(_require_tool("chromium", "apt-get installed chromium but it is not on PATH"))
+
+
 def setup_all(settings: Settings, progress: Progress = print) -> dict[str, Path]:
     """What `make setup` runs after the Python environment exists."""
     return {
@@ -285,4 +304,5 @@ def setup_all(settings: Settings, progress: Progress = print) -> dict[str, Path]
         "otlp_decoder": ensure_decoder_jar(settings, progress),
         "kafka_jars": ensure_kafka_jars(settings, progress),
         "collector": ensure_collector(settings, progress),
+        "chromium": ensure_chromium(progress),
     }

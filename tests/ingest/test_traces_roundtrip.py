@@ -192,7 +192,8 @@ def test_tables_match_their_golden_schemas(lake_settings: Settings, spark: Any) 
     value, _ = _build()
     produce(lake_settings, lake_settings.topic_spans, [value])
     ingest_now(spark, lake_settings, signals=("traces", "logs", "metrics"))
-    assert len(schemas.table_names()) == 9
-    for table in schemas.table_names():
+    ingested = [t for t in schemas.table_names() if t != "anomalies"]  # not written by ingest
+    assert len(ingested) == 9
+    for table in ingested:
         written = read_table(spark, lake_settings, table).schema
         assert json.loads(written.json()) == schemas.table(table).schema_json, table

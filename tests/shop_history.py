@@ -1,0 +1,76 @@
+"""One back-dated shop history for the report, anomaly and notebook tests: generated to Kafka
+on the shared stack and ingested once per test session (the fixture in each of those folders'
+conftest.py returns this one lake).
+
+Four hours at 30 spans/s ending at the current minute, with the generator's two incidents
+(a 5x slowdown over 40-55 % of the run, 30 % failures over 70-80 %).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from otellake import kafka_clients
+from otellake.cli import app
+from otellake.settings import Settings
+from tests.conftest import settings_env
+from tests.ingest.conftest import ingest_now
+
+HOURS = 4
+RATE = 30  # spans per second
+SEED = 7
+
+
+@dataclass(frozen=True)
+class ShopHistory:
+    settings: Settings  # its own lake and topics on the shared stack
+    truth: dict[str, Any]
+    start: datetime  # first request (a whole minute)
+    end: datetime  # start + HOURS
+
+    def at(self, fraction: float) -> datetime:
+        return self.start + (self.end - self.start) * fraction
+
+
+_made: dict[str, ShopHistory] = {}
+
+
+def shop_history(stack: Settings, spark: Any, folder: Path) -> ShopHistory:
+    """The session's history, generated and ingested on the first call."""
+    if "lake" in _made:
+        return _made["lake"]
+    tag = uuid.uuid4().hex[:10]
+    settings = stack.model_copy(
+        update={
+            "home": folder / "home",
+            "lake": str(folder / "lake"),
+            "topic_spans": f"spans_{tag}",
+            "topic_logs": f"logs_{tag}",
+            "topic_metrics": f"metrics_{tag}",
+        }
+    )
+    kafka_clients.ensure_topics(settings, list(settings.topics.values()), partitions=3)
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = end - timedelta(hours=HOURS)
+    truth_path = folder / "truth.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            *("--rate", str(RATE), "--duration", f"{HOURS}h", "--seed", str(SEED)),
+            *("--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--truth", str(truth_path)),
+        ],
+        env=settings_env(settings),
+    )
+    assert result.exit_code == 0, result.output
+    ingest_now(spark, settings, signals=("traces", "logs", "metrics"))
+    history = ShopHistory(settings, json.loads(truth_path.read_text()), start, end)
+    _made["lake"] = history
+    return history
