@@ -107,6 +107,22 @@ def evolve_table(spark: SparkSession, path: str, spec: schemas.TableSpec) -> lis
     return added
 
 
+def commit_conflicts() -> tuple[type[Exception], ...]:
+    """Delta's commit-conflict exceptions (a concurrent commit changed what a command read)."""
+    from delta import exceptions as e
+
+    return (
+        e.DeltaConcurrentModificationException,
+        e.ConcurrentWriteException,
+        e.MetadataChangedException,
+        e.ProtocolChangedException,
+        e.ConcurrentAppendException,
+        e.ConcurrentDeleteReadException,
+        e.ConcurrentDeleteDeleteException,
+        e.ConcurrentTransactionException,
+    )
+
+
 def append_exactly_once(df: DataFrame, path: str, app_id: str, version: int) -> None:
     """Append unless this (app id, version) was committed before: Delta skips it then.
 

@@ -1,0 +1,109 @@
+"""`otellake maintain`, `delete` and `replay-quarantine`: the typer commands (registered in
+``otellake.cli``); the work is done by ``otellake.maintain`` and ``otellake.fixes``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from otellake.errors import BadInput
+from otellake.settings import load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _progress(message: str) -> None:
+    err_console.print(f"· {message}", highlight=False)
+
+
+def _human_bytes(n: int | float | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(n)
+
+
+def _check_format(output: str) -> None:
+    if output not in ("table", "json"):
+        raise BadInput(f"unknown format {output!r}; expected 'table' or 'json'")
+
+
+def maintain(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="list what would change; change nothing")
+    ] = False,
+    table: Annotated[
+        list[str] | None, typer.Option(help="only this table (repeatable); default every table")
+    ] = None,
+    target_file_mb: Annotated[
+        int, typer.Option(min=1, help="compaction's target file size, MiB")
+    ] = 128,
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """TTL per table (OTELLAKE_RETENTION_DAYS[_<TABLE>]), compaction per date partition (spans
+    clustered by trace id), VACUUM (OTELLAKE_VACUUM_HOURS); files and bytes before/after."""
+    from otellake.maintain import run_maintain
+    from otellake.spark_session import build_spark_session
+
+    _check_format(output)
+    settings = load_settings()
+    spark = build_spark_session(settings, app_name="otellake-maintain")
+    result = run_maintain(
+        spark,
+        settings,
+        tables=table or None,
+        dry_run=dry_run,
+        emit=_progress,
+        target_bytes=target_file_mb << 20,
+    )
+    if output == "json":
+        print(json.dumps(result, default=str))
+        return
+    _print_maintain(result)
+
+
+def _print_maintain(result: dict[str, Any]) -> None:
+    title = "maintain (dry run: nothing changed)" if result["dry_run"] else "maintain"
+    grid = Table(
+        "table",
+        "files",
+        "bytes",
+        "rows",
+        "bytes/row",
+        "TTL partitions",
+        "compacted partitions",
+        "vacuumed files",
+        title=title,
+    )
+    for t in result["tables"]:
+        b, a = t["before"], t["after"]
+        grid.add_row(
+            t["table"],
+            f"{b['files']} -> {a['files']}",
+            f"{_human_bytes(b['bytes'])} -> {_human_bytes(a['bytes'])}",
+            f"{b['rows']} -> {a['rows']}",
+            f"{b['bytes_per_row']} -> {a['bytes_per_row']}",
+            str(len(t["ttl"]["partitions"])),
+            f"{len(t['compaction']['partitions'])} ({t['compaction']['mode']})",
+            str(t["vacuum"]["files"]),
+        )
+    console.print(grid)
+    for t in result["tables"]:
+        lookup = t.get("lookup")
+        if lookup and "after" in lookup:
+            b, a = lookup["before"], lookup["after"]
+            console.print(
+                f"{t['table']}: trace-id lookup reads {b['files_admitting_id']}/{b['files']} -> "
+                f"{a['files_admitting_id']}/{a['files']} files by Delta statistics; DuckDB "
+                f"{b['duckdb_seconds']} s -> {a['duckdb_seconds']} s",
+                highlight=False,
+            )

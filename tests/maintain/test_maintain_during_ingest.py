@@ -1,0 +1,67 @@
+"""`maintain` while the ingest stream writes the same tables: no lost row, no failed batch."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from otellake.ingest.runner import IngestOptions, run_ingest
+from otellake.maintain import run_maintain
+from otellake.settings import Settings
+from tests.ingest.conftest import ingest_now, produce, read_table
+from tests.maintain.conftest import span_records
+
+
+def _batches(settings: Settings) -> list[dict[str, Any]]:
+    path = settings.home / "progress" / "ingest_traces.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_maintain_while_ingest_runs(lake_settings: Settings, spark: Any) -> None:
+    settings = lake_settings.model_copy(update={"max_offsets_per_trigger": 3})
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            run_ingest(
+                spark,
+                settings,
+                IngestOptions(signals=("traces",), trigger="500ms"),
+                lambda _m: None,
+                stop,
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    produce(settings, settings.topic_spans, span_records(12, 40, time.time_ns()))
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 240
+        while len(_batches(settings)) < 3 and time.monotonic() < deadline and not errors:
+            time.sleep(0.2)  # polling the progress file for the first batches
+        assert len(_batches(settings)) >= 3, errors
+        compacted = 0
+        for _ in range(2):  # maintain twice, more records arriving in between
+            produce(settings, settings.topic_spans, span_records(12, 40, time.time_ns()))
+            result = run_maintain(spark, settings, tables=["spans", "trace_index"])
+            compacted += sum(len(t["compaction"]["partitions"]) for t in result["tables"])
+            assert not errors, errors
+    finally:
+        stop.set()
+        thread.join(timeout=300)
+    assert not thread.is_alive() and not errors, errors
+    assert compacted >= 1
+
+    ingest_now(spark, settings)  # whatever the stream had not reached yet
+    spans = read_table(spark, settings, "spans")
+    assert spans.count() == 36 * 40
+    assert spans.select("trace_id", "span_id").distinct().count() == 36 * 40
+    index = read_table(spark, settings, "trace_index").groupBy("trace_id").sum("span_count")
+    assert sorted(r[1] for r in index.collect()) == [40] * 36
+    assert all(b["records"] > 0 for b in _batches(settings))
+    assert Path(settings.home / "maintenance" / "maintain.jsonl").exists()
