@@ -353,6 +353,9 @@ app.command("anomalies")(handle_errors(_anomalies))
 app.command("maintain")(handle_errors(_lake_commands.maintain))
 
 
+app.command("delete")(handle_errors(_lake_commands.delete))
+
+
 @app.command("spark-conf")
 @handle_errors
 def spark_conf() -> None:

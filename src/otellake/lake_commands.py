@@ -107,3 +107,33 @@ def _print_maintain(result: dict[str, Any]) -> None:
                 f"{b['duckdb_seconds']} s -> {a['duckdb_seconds']} s",
                 highlight=False,
             )
+
+
+def delete(
+    trace_id: Annotated[str | None, typer.Option(help="delete this trace (32 hex digits)")] = None,
+    service: Annotated[str | None, typer.Option(help="delete this service's rows ...")] = None,
+    before: Annotated[
+        str | None, typer.Option(help="... dated before this day (YYYY-MM-DD)")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="count the rows that would go; delete nothing")
+    ] = False,
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Delete a trace (spans, trace_index, logs) or a service's rows before a day (spans, logs,
+    metrics) with Delta DELETE; logged, and the files go at the next VACUUM (`maintain`)."""
+    from otellake.fixes import DeleteRequest, delete_rows
+    from otellake.spark_session import build_spark_session
+
+    _check_format(output)
+    request = DeleteRequest.parse(trace_id, service, before)
+    settings = load_settings()
+    spark = build_spark_session(settings, app_name="otellake-delete")
+    result = delete_rows(spark, settings, request, dry_run=dry_run, emit=_progress)
+    if output == "json":
+        print(json.dumps(result))
+        return
+    grid = Table("table", "rows", title="would delete" if dry_run else "deleted")
+    for table, rows in result["rows"].items():
+        grid.add_row(table, str(rows))
+    console.print(grid)
