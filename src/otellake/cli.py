@@ -356,6 +356,9 @@ app.command("maintain")(handle_errors(_lake_commands.maintain))
 app.command("delete")(handle_errors(_lake_commands.delete))
 
 
+app.command("replay-quarantine")(handle_errors(_lake_commands.replay_quarantine))
+
+
 @app.command("spark-conf")
 @handle_errors
 def spark_conf() -> None:

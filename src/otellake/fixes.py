@@ -131,3 +131,133 @@ def delete_rows(
     with log.open("a") as f:
         f.write(json.dumps(result) + "\n")
     return result
+
+
+REPLAYABLE_REASON_HINT = (
+    "too_large records keep only their first OTELLAKE_MAX_VALUE_BYTES, so they cannot be "
+    "replayed from the lake; re-read them from Kafka with `ingest --starting-timestamp`"
+)
+
+
+def replay_quarantine(
+    spark: SparkSession,
+    settings: Settings,
+    *,
+    reason: str | None = None,
+    since: str | None = None,
+    emit: Emit = lambda _m: None,
+) -> dict[str, Any]:
+    """Decode the quarantined records again (after a decoder fix) and write what now decodes
+    with insert-only MERGEs; mark the quarantine rows that no longer fail ``replayed_at``.
+
+    Exactly once: items already in the lake (a record's good spans landed the first time) are
+    not inserted again, and running the replay twice inserts nothing the second time. A row
+    whose record or item still fails stays unmarked (and is not quarantined twice).
+    """
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    from otellake import jvm_decoders
+    from otellake.durations import parse_duration
+    from otellake.ingest.pipelines import PIPELINES
+    from otellake.ingest.progress import ProgressReporter
+    from otellake.ingest.runner import BatchWriter
+    from otellake.transform.records import decode_records, quarantine_rows
+
+    if reason == "too_large":
+        raise BadInput(f"--reason too_large: {REPLAYABLE_REASON_HINT}")
+    path = lake.table_path(settings, "quarantine")
+    if "quarantine" not in lake_tables(settings):
+        raise BadInput(f"no quarantine table at {path}; has `otellake ingest` run?")
+    now = datetime.now(UTC).replace(microsecond=0)
+    pending = (
+        spark.read.format("delta")
+        .load(path)
+        .where(F.col("replayed_at").isNull() & (F.col("reason") != "too_large"))
+    )
+    if reason is not None:
+        pending = pending.where(F.col("reason") == F.lit(reason))
+    if since is not None:
+        try:
+            window = parse_duration(since)
+        except ValueError as exc:
+            raise BadInput(f"--since: {exc}") from None
+        pending = pending.where(F.col("ingested_at") >= F.lit(now - window))
+    pending = pending.persist()
+    coords = ["kafka_topic", "kafka_partition", "kafka_offset"]
+    result: dict[str, Any] = {"at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "signals": {}}
+    try:
+        known = set(settings.topics.values())
+        other = pending.where(~F.col("kafka_topic").isin(sorted(known))).count()
+        if other:
+            emit(f"{other} quarantine rows come from topics this configuration does not read")
+        result["other_topics"] = other
+        for signal, topic in settings.topics.items():
+            rows = pending.where(F.col("kafka_topic") == F.lit(topic))
+            records = rows.dropDuplicates(coords).select(
+                F.col("kafka_topic").alias("topic"),
+                F.col("kafka_partition").alias("partition"),
+                F.col("kafka_offset").alias("offset"),
+                F.col("kafka_timestamp").alias("timestamp"),
+                F.col("kafka_key").alias("key"),
+                "value",
+            )
+            n_records = records.count()
+            if n_records == 0:
+                continue
+            # (counted now: the writes below refresh what `pending` reads)
+            n_rows = rows.count()
+            fixed = rows.select(*coords, "item_path").collect()
+            udf = jvm_decoders.register(spark, settings, signal)
+            pipeline = PIPELINES[signal]
+            for table in (*pipeline.tables, "quarantine"):
+                lake.ensure_table(spark, settings, table)
+            writer = BatchWriter(
+                settings, pipeline, udf, ProgressReporter(settings, emit), merge_into=spark
+            )
+            writer.query_id = f"replay-{now:%Y%m%dT%H%M%S}"
+            stats = writer.write(records, 0)
+            # What still fails after the fix: those quarantine rows stay unmarked.
+            still = (
+                records.transform(decode_records(udf, settings.max_record_bytes))
+                .transform(
+                    quarantine_rows(now, settings.max_record_bytes, settings.max_value_bytes)
+                )
+                .select(*coords, "item_path")
+            )
+            failing = {tuple(r) for r in still.collect()}
+            fixed = [r for r in fixed if tuple(r) not in failing]
+            n_fixed = len(fixed)
+            if n_fixed:
+                on = " AND ".join(f"t.`{c}` = s.`{c}`" for c in [*coords, "item_path"])
+                (
+                    DeltaTable.forPath(spark, path)
+                    .alias("t")
+                    .merge(
+                        spark.createDataFrame(
+                            fixed, rows.select(*coords, "item_path").schema
+                        ).alias("s"),
+                        f"{on} AND t.replayed_at IS NULL",
+                    )
+                    .whenMatchedUpdate(set={"replayed_at": F.lit(now)})
+                    .execute()
+                )
+            result["signals"][signal] = {
+                "records": n_records,
+                "inserted": stats.inserted,
+                "marked_replayed": n_fixed,
+                "still_quarantined": n_rows - n_fixed,
+            }
+            emit(
+                f"{signal}: replayed {n_records} records: inserted "
+                + ", ".join(f"{n} {t} rows" for t, n in stats.inserted.items())
+                + f"; {n_fixed} quarantine rows marked replayed, "
+                f"{n_rows - n_fixed} still failing"
+            )
+    finally:
+        pending.unpersist()
+    log = settings.home / "maintenance" / "replays.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as f:
+        f.write(json.dumps(result) + "\n")
+    return result

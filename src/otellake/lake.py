@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from otellake import schemas
@@ -24,6 +25,15 @@ def table_path(settings: Settings, table: str) -> str:
 
 def checkpoint_path(settings: Settings, query_name: str) -> str:
     return f"{settings.lake.rstrip('/')}/_checkpoints/{query_name}"
+
+
+def path_exists(spark: SparkSession, path: str) -> bool:
+    """Whether a file or directory exists, on any file system Spark can reach."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    return bool(fs.exists(hadoop_path))
 
 
 class SchemaMismatch(OtelLakeError):
@@ -105,6 +115,112 @@ def evolve_table(spark: SparkSession, path: str, spec: schemas.TableSpec) -> lis
             f"('{SCHEMA_VERSION_PROPERTY}' = '{version}')"
         )
     return added
+
+
+# The dedup key of each table: what makes two rows the same item delivered twice. Backfill
+# and replay write with an insert-only MERGE on it. Plain names are columns; the rest are
+# expressions over the alias ``{a}`` (MAP columns cannot be compared, their JSON hash can).
+DEDUP_KEYS: dict[str, tuple[str, ...]] = {
+    "spans": ("trace_id", "span_id", "start_time_unix_nano"),
+    "logs": (
+        "time_unix_nano",
+        "observed_time_unix_nano",
+        "trace_id",
+        "span_id",
+        "service_name",
+        "xxhash64({a}.body, {a}.severity_number, to_json({a}.log_attributes), "
+        "to_json({a}.resource_attributes))",
+    ),
+    **{
+        t: (
+            "metric_name",
+            "service_name",
+            "start_time_unix_nano",
+            "time_unix_nano",
+            "xxhash64(to_json({a}.resource_attributes), to_json({a}.attributes))",
+        )
+        for t in (
+            "metrics_gauge",
+            "metrics_sum",
+            "metrics_histogram",
+            "metrics_exp_histogram",
+            "metrics_summary",
+        )
+    },
+    # a record (or item) is quarantined once, even if a replay fails it for another reason
+    "quarantine": ("kafka_topic", "kafka_partition", "kafka_offset", "item_path"),
+}
+
+
+def _key_exprs(table: str, alias: str) -> list[str]:
+    return [k.format(a=alias) if "{a}" in k else f"{alias}.`{k}`" for k in DEDUP_KEYS[table]]
+
+
+def _merge_condition(table: str, prune_from: date | None) -> str:
+    cond = " AND ".join(
+        f"{t} = {s}" for t, s in zip(_key_exprs(table, "t"), _key_exprs(table, "s"), strict=True)
+    )
+    if prune_from is not None:  # only the partitions a duplicate can be in
+        cond += f" AND t.`date` >= DATE'{prune_from.isoformat()}'"
+    return cond
+
+
+def distinct_by_key(rows: DataFrame, table: str) -> DataFrame:
+    """``rows`` without repeats of the table's dedup key (the first of each is kept)."""
+    from pyspark.sql import functions as F
+
+    keyed = rows.alias("s").withColumn(
+        "__key", F.struct(*[F.expr(e).alias(f"k{i}") for i, e in enumerate(_key_exprs(table, "s"))])
+    )
+    return keyed.dropDuplicates(["__key"]).drop("__key")
+
+
+def rows_not_in_table(
+    spark: SparkSession, rows: DataFrame, path: str, table: str, prune_from: date | None
+) -> DataFrame:
+    """The rows whose dedup key the table at ``path`` does not hold yet."""
+    from pyspark.sql import functions as F
+
+    target = spark.read.format("delta").load(path).alias("t")
+    return (
+        distinct_by_key(rows, table)
+        .alias("s")
+        .join(target, F.expr(_merge_condition(table, prune_from)), "left_anti")
+    )
+
+
+def merge_insert_only(
+    spark: SparkSession, rows: DataFrame, path: str, table: str, prune_from: date | None
+) -> int:
+    """Insert the rows whose dedup key the table does not hold (an insert-only MERGE);
+    returns how many were inserted. Running it twice inserts nothing the second time, so
+    backfill and replay need no streaming dedup state to be exactly once."""
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    columns = schemas.table(table).columns
+    source = distinct_by_key(rows, table)
+    for attempt in range(1, 6):
+        target = DeltaTable.forPath(spark, path)
+        before = target.history(1).select("version").first()
+        try:
+            target.alias("t").merge(
+                source.alias("s"), _merge_condition(table, prune_from)
+            ).whenNotMatchedInsert(values={c: f"s.`{c}`" for c in columns}).execute()
+            break
+        except commit_conflicts():
+            if attempt == 5:
+                raise
+    # Our commit, if any (a merge that inserts nothing commits nothing).
+    ours = (
+        DeltaTable.forPath(spark, path)
+        .history(20)
+        .where((F.col("version") > (before[0] if before else -1)) & (F.col("operation") == "MERGE"))
+        .orderBy("version")
+        .select("operationMetrics")
+        .first()
+    )
+    return int(((ours and ours[0]) or {}).get("numTargetRowsInserted", 0))
 
 
 def commit_conflicts() -> tuple[type[Exception], ...]:

@@ -137,3 +137,35 @@ def delete(
     for table, rows in result["rows"].items():
         grid.add_row(table, str(rows))
     console.print(grid)
+
+
+def replay_quarantine(
+    reason: Annotated[
+        str | None, typer.Option(help="only this reason, e.g. proto_decode or invalid_id")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="only rows quarantined in the last D")] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Re-ingest quarantined records (after a decoder fix), exactly once; the rows that now
+    decode are marked replayed_at, those that still fail stay as they are."""
+    from otellake.fixes import replay_quarantine as run
+    from otellake.spark_session import build_spark_session
+
+    _check_format(output)
+    settings = load_settings()
+    spark = build_spark_session(settings, app_name="otellake-replay")
+    result = run(spark, settings, reason=reason, since=since, emit=_progress)
+    if output == "json":
+        print(json.dumps(result))
+        return
+    grid = Table("signal", "records", "inserted", "marked replayed", "still quarantined")
+    for signal, r in result["signals"].items():
+        inserted = ", ".join(f"{t} {n}" for t, n in r["inserted"].items())
+        grid.add_row(
+            signal,
+            str(r["records"]),
+            inserted,
+            str(r["marked_replayed"]),
+            str(r["still_quarantined"]),
+        )
+    console.print(grid)

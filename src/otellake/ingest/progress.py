@@ -26,6 +26,8 @@ class BatchStats:
     quarantined: int = 0
     truncated_values: int = 0
     repaired_utf8: int = 0
+    # backfill and replay (insert-only MERGE): rows each table actually took
+    inserted: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
 

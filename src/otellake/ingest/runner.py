@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from otellake.errors import BadInput, OtelLakeError
 from otellake.ingest.pipelines import PIPELINES, SignalPipeline
 from otellake.ingest.progress import BatchStats, ProgressReporter
 from otellake.settings import Settings, Signal
+from otellake.transform import traces
 from otellake.transform.records import decode_records, quarantine_rows
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ class IngestOptions:
     starting_offsets: str = "earliest"
     starting_timestamp: int | None = None
     accept_data_loss: bool = False
+
+    @property
+    def from_a_position(self) -> bool:
+        """A start position was asked for (it applies to new checkpoints only)."""
+        return self.starting_timestamp is not None or self.starting_offsets != "earliest"
 
 
 def selected_signals(name: str) -> tuple[Signal, ...]:
@@ -88,11 +94,16 @@ class BatchWriter:
         pipeline: SignalPipeline,
         udf_name: str,
         reporter: ProgressReporter,
+        merge_into: SparkSession | None = None,
     ) -> None:
+        """``merge_into``: write with insert-only MERGEs on each table's dedup key through this
+        session (backfill and replay), instead of exactly-once appends."""
         self.settings = settings
         self.pipeline = pipeline
         self.udf_name = udf_name
         self.reporter = reporter
+        self.spark = merge_into
+        self.merge = merge_into is not None
         self.query_id: str | None = None
         self._started = threading.Event()
 
@@ -104,11 +115,15 @@ class BatchWriter:
         return f"otellake/{self.pipeline.query_name}/{table}/{self.query_id}"
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        if not self._started.wait(timeout=60):
+            raise OtelLakeError("the streaming query did not report its id within 60 s")
+        self.write(batch, batch_id)
+
+    def write(self, batch: DataFrame, batch_id: int) -> BatchStats:
+        """Decode one batch of Kafka rows and write every table (append, or merge)."""
         from pyspark import StorageLevel
         from pyspark.sql import functions as F
 
-        if not self._started.wait(timeout=60):
-            raise OtelLakeError("the streaming query did not report its id within 60 s")
         settings = self.settings
         stats = BatchStats(self.pipeline.query_name, batch_id)
         ingested_at = datetime.now(UTC).replace(microsecond=0)
@@ -134,6 +149,7 @@ class BatchWriter:
                 ).alias("quarantined"),
                 F.coalesce(F.sum("d.truncated_values"), F.lit(0)).alias("truncated"),
                 F.coalesce(F.sum("d.repaired_utf8"), F.lit(0)).alias("repaired"),
+                F.min(F.to_date("timestamp")).alias("first_day"),
             ).first()
             assert counts is not None
             stats.records = int(counts.records)
@@ -144,35 +160,69 @@ class BatchWriter:
             stats.truncated_values = int(counts.truncated)
             stats.repaired_utf8 = int(counts.repaired)
             stats.seconds["read_decode"] = round(time.monotonic() - t0, 3)
-            for output in self.pipeline.outputs:
-                if int(counts[f"n_{output.table}"]) == 0:
-                    continue
-                t = time.monotonic()
-                lake.append_exactly_once(
-                    output.rows(decoded, ingested_at),
-                    lake.table_path(settings, output.table),
-                    self.app_id(output.table),
-                    batch_id,
-                )
-                stats.seconds[f"write_{output.table}"] = round(time.monotonic() - t, 3)
+            # Merge mode: a duplicate can only sit in partitions from the day before the
+            # earliest record of the batch (zero-time items are dated by their ingest day).
+            first_day = counts.first_day
+            outputs = [
+                (o.table, o.rows(decoded, ingested_at))
+                for o in self.pipeline.outputs
+                if int(counts[f"n_{o.table}"]) > 0
+            ]
             if stats.quarantined:
-                t = time.monotonic()
                 bad = decoded.transform(
                     quarantine_rows(
                         ingested_at, settings.max_record_bytes, settings.max_value_bytes
                     )
                 )
-                lake.append_exactly_once(
-                    bad,
-                    lake.table_path(settings, "quarantine"),
-                    self.app_id("quarantine"),
-                    batch_id,
-                )
-                stats.seconds["write_quarantine"] = round(time.monotonic() - t, 3)
+                outputs.append(("quarantine", bad))
+            for table, rows in outputs:
+                t = time.monotonic()
+                self._write(table, rows, batch_id, first_day, stats)
+                stats.seconds[f"write_{table}"] = round(time.monotonic() - t, 3)
         finally:
             decoded.unpersist()
         stats.seconds["batch"] = round(time.monotonic() - t0, 3)
         self.reporter.record(stats)
+        return stats
+
+    def _write(
+        self, table: str, rows: DataFrame, batch_id: int, first_day: date | None, stats: BatchStats
+    ) -> None:
+        path = lake.table_path(self.settings, table)
+        if not self.merge:
+            lake.append_exactly_once(rows, path, self.app_id(table), batch_id)
+            return
+        prune_from = first_day - timedelta(days=1) if first_day else None
+        if table == "trace_index":
+            return  # written with spans, below
+        assert self.spark is not None
+        if table == "spans":
+            # trace_index summarises the spans this batch adds (readers sum span_count per
+            # trace), so it is derived from the spans not in the lake yet, before the merge.
+            fresh = lake.rows_not_in_table(self.spark, rows, path, "spans", prune_from)
+            # (a checkpoint, not a cache: the merge refreshes cached plans that read spans)
+            index = traces.trace_index(fresh).localCheckpoint(eager=True)
+            inserted = lake.merge_insert_only(self.spark, rows, path, table, prune_from)
+            lake.append_exactly_once(
+                index,
+                lake.table_path(self.settings, "trace_index"),
+                self.app_id("trace_index"),
+                batch_id,
+            )
+        else:
+            inserted = lake.merge_insert_only(self.spark, rows, path, table, prune_from)
+        stats.inserted[table] = inserted
+
+
+def is_backfill(
+    spark: SparkSession, settings: Settings, signal: Signal, options: IngestOptions
+) -> bool:
+    """A start position for a signal whose main query already has a checkpoint: the run is a
+    backfill, into the same tables, with its own new checkpoint."""
+    query = PIPELINES[signal].query_name
+    return options.from_a_position and lake.path_exists(
+        spark, f"{lake.checkpoint_path(settings, query)}/offsets"
+    )
 
 
 def start_query(
@@ -181,18 +231,27 @@ def start_query(
     pipeline: SignalPipeline,
     options: IngestOptions,
     reporter: ProgressReporter,
+    backfill: bool = False,
 ) -> StreamingQuery:
+    """Start the signal's streaming query. A backfill gets a new query name and checkpoint
+    (``backfill_<signal>_<UTC time>``), drains Kafka from the start position up to now, and
+    writes with insert-only MERGEs (its new checkpoint has no memory of what landed)."""
     udf_name = jvm_decoders.register(spark, settings, pipeline.signal)
     for table in (*pipeline.tables, "quarantine"):
         lake.ensure_table(spark, settings, table)
-    writer = BatchWriter(settings, pipeline, udf_name, reporter)
+    name = pipeline.query_name
+    if backfill:
+        name = f"backfill_{pipeline.signal}_{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    writer = BatchWriter(
+        settings, pipeline, udf_name, reporter, merge_into=spark if backfill else None
+    )
     stream = (
         kafka_source(spark, settings, settings.topics[pipeline.signal], options)
-        .writeStream.queryName(pipeline.query_name)
-        .option("checkpointLocation", lake.checkpoint_path(settings, pipeline.query_name))
+        .writeStream.queryName(name)
+        .option("checkpointLocation", lake.checkpoint_path(settings, name))
         .foreachBatch(writer)
     )
-    if options.available_now:
+    if options.available_now or backfill:
         stream = stream.trigger(availableNow=True)
     else:
         stream = stream.trigger(processingTime=spark_interval(options.trigger or settings.trigger))
@@ -277,7 +336,15 @@ def run_ingest(
     try:
         with _stop_on_signals(stop):
             for sig in options.signals:
-                queries.append(start_query(spark, settings, PIPELINES[sig], options, reporter))
+                backfill = is_backfill(spark, settings, sig, options)
+                if backfill:
+                    emit(
+                        f"{sig}: ingest_{sig} has a checkpoint, so this start position is a "
+                        "backfill: new checkpoint, insert-only MERGE, up to the current offsets"
+                    )
+                queries.append(
+                    start_query(spark, settings, PIPELINES[sig], options, reporter, backfill)
+                )
             while any(q.isActive for q in queries):
                 for q in queries:
                     _raise_failure(q)
