@@ -10,8 +10,9 @@ export UV_CACHE_DIR := $(CACHE)/uv
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+REPORT_SINCE ?= 24h
 
-.PHONY: help setup up down status demo test test-fast lint fmt descriptors clean
+.PHONY: help setup up down status demo test test-fast lint fmt descriptors clean notebook report
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +42,12 @@ test: ## the whole suite: starts its own broker and Collector on random ports
 
 test-fast: ## the tests that need no broker or Collector (a local SparkSession is fine)
 	$(BIN)/pytest -m "not services" --durations=15 $(PYTEST_ARGS)
+
+notebook: ## JupyterLab on 127.0.0.1 over notebooks/ (open the printed URL with its token)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+
+report: ## write the report of the last REPORT_SINCE (24h) to reports/ (HTML + JSON)
+	$(BIN)/otellake report --since $(REPORT_SINCE) --out reports
 
 lint: ## ruff and mypy
 	$(BIN)/ruff check src tests jobs bench

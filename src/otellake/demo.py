@@ -227,3 +227,6 @@ def run_demo(
         stop.set()
         if not keep_up:
             lifecycle.down(settings, progress)
+    from otellake.report.build import report_last
+
+    console.print(f"report: {report_last(settings)}", highlight=False)

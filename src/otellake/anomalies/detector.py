@@ -9,10 +9,12 @@ filled in. Features are log-scaled where they are ratios of scale (rates, latenc
 then standardized on the history; the forest uses a fixed ``random_state``.
 
 A minute's score is IsolationForest's anomaly score (``-score_samples``: about 0.5 for ordinary
-minutes, towards 1 for isolated ones). The threshold is the ``threshold_quantile`` of the
-history's own scores (by default their maximum) plus ``margin``: a minute is an anomaly when it
-is more isolated than any history minute was. Severity grades how far beyond the threshold
-it lies, in units of (threshold - median history score).
+minutes, towards 1 for isolated ones). The threshold is the ``threshold_quantile`` (0.99) of
+the history's own scores plus ``margin``; severity grades how far beyond it a minute lies, in
+units of (threshold - median history score). A minute is an anomaly when its service has been
+over the threshold for ``persistence`` consecutive minutes (2): a forest cannot score a point
+beyond the history's range higher than the history's own extremes, so the threshold has to sit
+among them, and a lone noisy minute is then common where an incident's run of minutes is not.
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ class DetectorConfig:
     # a feature is used when the history has it for at least this share of the minutes
     min_feature_coverage: float = 0.5
     n_estimators: int = 200
-    # anomaly: above the highest history score (quantile 1.0) by the margin
-    threshold_quantile: float = 1.0
-    margin: float = 0.02
+    # over the threshold: above this quantile of the history's scores by the margin
+    threshold_quantile: float = 0.99
+    margin: float = 0.0
     random_state: int = 0
+    # an anomaly needs this many consecutive minutes over the threshold (1: every such minute)
+    persistence: int = 2
 
 
 @dataclass
@@ -91,6 +95,24 @@ def _forest(
     return -forest.score_samples(scaler.transform(rows)), threshold, float(np.median(trained))
 
 
+def _persistent(scored: pd.DataFrame, minutes: int) -> pd.DataFrame:
+    """Keep ``is_anomaly`` only where the service was over its threshold for ``minutes``
+    consecutive minutes (this one and those before it): noise spikes are single minutes,
+    incidents last. Severity still shows every minute over the threshold."""
+    scored = scored.sort_values(["service_name", "minute"]).copy()
+    over = scored["is_anomaly"].to_numpy(dtype=bool)
+    services = scored["service_name"].to_numpy()
+    minute_ns = scored["minute"].to_numpy(dtype="datetime64[ns]").astype("int64")
+    run = np.zeros(len(scored), dtype=int)
+    for i in range(len(scored)):
+        follows = (
+            i > 0 and services[i] == services[i - 1] and minute_ns[i] - minute_ns[i - 1] == 60e9
+        )
+        run[i] = (run[i - 1] + 1 if follows else 1) if over[i] else 0
+    scored["is_anomaly"] = run >= minutes
+    return scored
+
+
 def detect(
     history: pd.DataFrame, recent: pd.DataFrame, config: DetectorConfig | None = None
 ) -> Detection:
@@ -127,6 +149,8 @@ def detect(
             scored["is_anomaly"] = excess > 0
             scored["features_used"] = ",".join(features)
             out.append(scored)
+    if out and config.persistence > 1:
+        out = [_persistent(pd.concat(out), config.persistence)]
     if not out and detection.skipped:
         reasons = "; ".join(f"{s}: {why}" for s, why in detection.skipped.items())
         raise TooLittleHistory(f"too little history to train on ({reasons})")
