@@ -50,6 +50,8 @@ class DuckDBEngine:
         self.settings = settings
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
+        # DuckDB's progress bar writes to stdout, which is the JSON/CSV output of the CLI
+        self.con.execute("SET enable_progress_bar = false")
         self._registered: set[str] = set()
 
     def _register(self, table: str) -> None:
