@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 REPORT_SINCE ?= 24h
 
-.PHONY: help setup up down status demo test test-fast lint fmt descriptors clean notebook report
+.PHONY: bench bench-quick help setup up down status demo test test-fast lint fmt descriptors clean notebook report
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ test: ## the whole suite: starts its own broker and Collector on random ports
 
 test-fast: ## the tests that need no broker or Collector (a local SparkSession is fine)
 	$(BIN)/pytest -m "not services" --durations=15 $(PYTEST_ARGS)
+
+bench: ## the benchmark at full scale (~20 min): bench/results/latest.json and the README table
+	$(BIN)/otellake bench
+
+bench-quick: ## the benchmark at 1/10 scale (< 5 min): bench/results/quick.json
+	$(BIN)/otellake bench --quick
 
 notebook: ## JupyterLab on 127.0.0.1 over notebooks/ (open the printed URL with its token)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks

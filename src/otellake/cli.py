@@ -344,20 +344,18 @@ def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
 
 from otellake import lake_commands as _lake_commands  # noqa: E402
 from otellake.anomalies.command import anomalies as _anomalies  # noqa: E402
+from otellake.benchmark.command import bench as _bench  # noqa: E402
 from otellake.generate.command import generate as _generate  # noqa: E402
 from otellake.report.command import report as _report  # noqa: E402
 
 app.command("generate")(handle_errors(_generate))
+app.command("bench")(handle_errors(_bench))
 app.command("anomalies")(handle_errors(_anomalies))
 app.command("report")(handle_errors(_report))
 
 
 app.command("maintain")(handle_errors(_lake_commands.maintain))
-
-
 app.command("delete")(handle_errors(_lake_commands.delete))
-
-
 app.command("replay-quarantine")(handle_errors(_lake_commands.replay_quarantine))
 
 

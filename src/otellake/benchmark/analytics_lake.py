@@ -1,25 +1,20 @@
-"""Time the analytics on a large lake written directly (no Kafka): latency by service+operation
-and errors on DuckDB and Spark, a trace lookup by id, and a search by one attribute.
+"""Analytics on a large lake written directly (no Kafka), for the benchmark: latency by
+service+operation and errors on DuckDB and Spark, a trace lookup by id, a search by one
+attribute.
 
-Usage:
-    .venv/bin/python bench/analytics_10m.py [--spans 10000000] [--lake var/bench/lake-10m]
-        [--no-spark] [--repeat 3]
-The lake is built once per --spans and reused (delete the directory to rebuild). It is shaped
-like ingested data: one day, traces of 10 spans over 8 services, files in arrival (time) order,
-so trace ids are spread over every file. Prints one JSON object (seconds are the best of
---repeat warm runs; the first, cold run is reported too).
+The lake is built once per size and reused (delete its directory to rebuild). It is shaped like
+ingested data: one day, traces of 10 spans over 8 services, files in arrival (time) order, so
+trace ids are spread over every file. Times are the best of ``repeat`` warm runs; the first,
+cold run is reported too.
 """
 
 from __future__ import annotations
 
-import argparse
 import binascii
-import json
-import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,9 +22,13 @@ import pyarrow.compute as pc
 
 from otellake import schemas
 from otellake.analytics import api
-from otellake.analytics.engines import DuckDBEngine, Engine
+from otellake.analytics.engines import DuckDBEngine, Engine, SparkEngine
 from otellake.settings import Settings
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+SEARCH_ATTR = "http.route=/api/v1/item/7"
 DAY_NS = 86_400 * 10**9
 T0_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
 WINDOW = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
@@ -206,6 +205,7 @@ def build_trace_index(lake: Path) -> pa.Table:
 
 
 def timed(engine: Engine, analysis: str, repeat: int, **options: Any) -> dict[str, Any]:
+    """Best of ``repeat`` warm runs, after one cold run (reported too)."""
     times = []
     rows = 0
     for _ in range(repeat + 1):
@@ -215,18 +215,20 @@ def timed(engine: Engine, analysis: str, repeat: int, **options: Any) -> dict[st
     return {"cold_s": round(times[0], 3), "best_s": round(min(times[1:]), 3), "rows": rows}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spans", type=int, default=10_000_000)
-    parser.add_argument("--lake", type=Path, default=None)
-    parser.add_argument("--no-spark", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    lake = args.lake or Path("var/bench") / f"lake-{args.spans}"
-    t = time.perf_counter()
+def ensure_lake(lake: Path, spans: int, emit: Any) -> float:
+    """Build the lake unless it exists; returns the seconds spent building."""
+    started = time.perf_counter()
     if not (lake / "spans" / "_delta_log").exists():
-        build(lake, args.spans)
-    build_s = time.perf_counter() - t
+        emit(f"writing a {spans:,}-span lake to {lake} (once; reused by later runs)")
+        build(lake, spans)
+    return time.perf_counter() - started
+
+
+def measure(
+    lake: Path, repeat: int, spark: SparkSession | None, emit: Any
+) -> dict[str, dict[str, Any]]:
+    """Latency by service+operation, errors by service, a trace lookup and an attribute
+    search, on DuckDB and (when ``spark`` is given) on Spark."""
     settings = Settings(lake=str(lake.resolve()))  # type: ignore[call-arg]
     duck = DuckDBEngine(settings)
     # the median id: the smallest would let row-group min/max statistics skip nearly everything
@@ -234,32 +236,17 @@ def main() -> None:
         "SELECT quantile_disc(trace_id, 0.5) AS t FROM trace_index", {}, ["trace_index"]
     )
     trace_id = sample[0]["t"]
-    results: dict[str, Any] = {"spans": args.spans, "lake": str(lake), "build_s": round(build_s, 1)}
-    results["duckdb"] = {
-        "latency_by_operation": timed(duck, "latency", args.repeat, by="operation", **WINDOW),
-        "errors_by_service": timed(duck, "errors", args.repeat, **WINDOW),
-        "trace_lookup": timed(duck, "trace", args.repeat, trace_id=trace_id, **WINDOW),
-        "attr_search": timed(
-            duck, "search", args.repeat, attrs=["http.route=/api/v1/item/7"], **WINDOW
-        ),
-    }
-    if not args.no_spark:
-        from otellake.analytics.engines import SparkEngine
-        from otellake.spark_session import build_spark_session
-
-        spark = build_spark_session(settings, app_name="bench-analytics")
-        sp = SparkEngine(spark, settings)
-        results["spark"] = {
-            "latency_by_operation": timed(sp, "latency", args.repeat, by="operation", **WINDOW),
-            "errors_by_service": timed(sp, "errors", args.repeat, **WINDOW),
-            "trace_lookup": timed(sp, "trace", args.repeat, trace_id=trace_id, **WINDOW),
-            "attr_search": timed(
-                sp, "search", args.repeat, attrs=["http.route=/api/v1/item/7"], **WINDOW
-            ),
+    engines: list[Engine] = [duck]
+    if spark is not None:
+        engines.append(SparkEngine(spark, settings))
+    results: dict[str, dict[str, Any]] = {}
+    for engine in engines:
+        emit(f"analytics on {engine.name}")
+        runs = repeat if engine.name == "duckdb" else 1  # Spark: minutes per query at 10M
+        results[engine.name] = {
+            "latency_by_operation": timed(engine, "latency", runs, by="operation", **WINDOW),
+            "errors_by_service": timed(engine, "errors", runs, **WINDOW),
+            "trace_lookup": timed(engine, "trace", runs, trace_id=trace_id),
+            "attr_search": timed(engine, "search", runs, attrs=[SEARCH_ATTR], **WINDOW),
         }
-    results["cores"] = os.cpu_count()
-    print(json.dumps(results, indent=1))
-
-
-if __name__ == "__main__":
-    main()
+    return results

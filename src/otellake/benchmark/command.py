@@ -1,0 +1,199 @@
+"""`otellake bench [--quick]`: every figure of the benchmark in one invocation, on one machine.
+
+It starts a private broker and Collector (random loopback ports, under ``var/bench``), so it
+never disturbs a running `make up` stack, and stops them at the end. Full scale: 2M spans for
+ingest and the alternatives, 60 s of 2k spans/s for freshness, a 10M-span lake for analytics.
+``--quick`` is the same at 1/10 scale. Writes ``bench/results/latest.json`` (quick:
+``quick.json``) and refreshes the README's table; a missed goal is printed, never a failure.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from otellake.benchmark import analytics_lake, freshness, ours, results
+from otellake.benchmark.machine import machine, versions
+from otellake.settings import Settings, load_settings
+from otellake.stack import lifecycle
+from otellake.stack.processes import free_port
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+ROOT = Path(__file__).resolve().parents[3]
+PARTS = ("ingest", "baselines", "freshness", "analytics")
+
+
+def private_settings(base: Settings, home: Path) -> Settings:
+    tag = uuid.uuid4().hex[:8]
+    return base.model_copy(
+        update={
+            "home": home,
+            "lake": str(home / "lake"),
+            "kafka_bootstrap": f"127.0.0.1:{free_port()}",
+            "kafka_controller_port": free_port(),
+            "otlp_grpc_port": free_port(),
+            "otlp_http_port": free_port(),
+            "collector_health_port": free_port(),
+            "collector_metrics_port": free_port(),
+            "topic_spans": f"bench_spans_{tag}",
+            "topic_logs": f"bench_logs_{tag}",
+            "topic_metrics": f"bench_metrics_{tag}",
+        }
+    )
+
+
+def _fresh_lake(settings: Settings, name: str) -> Settings:
+    """Same stack, own lake (and topics for the spans), so the parts do not see each other."""
+    tag = uuid.uuid4().hex[:8]
+    return settings.model_copy(
+        update={
+            "lake": str(Path(settings.home) / f"lake-{name}"),
+            "topic_spans": f"{name}_spans_{tag}",
+            "topic_logs": f"{name}_logs_{tag}",
+            "topic_metrics": f"{name}_metrics_{tag}",
+        }
+    )
+
+
+def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) -> dict[str, Any]:
+    from otellake.kafka_clients import ensure_topics
+    from otellake.spark_session import build_spark_session
+
+    scale = 0.1 if quick else 1.0
+    ingest_spans = int(2_000_000 * scale)
+    lake_spans = int(10_000_000 * scale)
+    fresh_seconds = 20.0 if quick else 60.0
+    base = load_settings()
+    home = (ROOT / "var" / "bench" / "home").resolve()
+    shutil.rmtree(home, ignore_errors=True)
+    settings = private_settings(base, home)
+    start_machine = machine()
+    figures: list[results.Figure] = []
+    detail: dict[str, Any] = {"scale": scale}
+    emit(f"starting a private broker and Collector under {home}")
+    lifecycle.up(settings, emit)
+    try:
+        started = time.monotonic()
+        spark = build_spark_session(settings, app_name="otellake-bench")
+        jvm_start = time.monotonic() - started
+        figures.append(results.figure("ingest_jvm_start_s", jvm_start))
+        if "ingest" in parts or "baselines" in parts:
+            run = _fresh_lake(settings, "ours")
+            ensure_topics(run, list(run.topics.values()), partitions=3)
+            emit(f"generating {ingest_spans:,} spans to Kafka (otlp_proto)")
+            generated = ours.options(ingest_spans)
+            produced = ours.produce(run, generated)
+            emit(f"generated at {produced.spans_per_s:,.0f} spans/s; ingesting")
+            measured = ours.ingest(spark, run, produced, lambda _m: None)
+            n = measured.spans
+            detail["ingest"] = {
+                "spans": n, "seconds": round(measured.seconds, 2),
+                "cores": measured.cores, "files": measured.files,
+                "generator_spans_per_s": round(produced.spans_per_s),
+                "kafka_record_bytes_per_span": round(measured.kafka_record_bytes / n, 1),
+                "kafka_disk_bytes_per_span": round(measured.kafka_disk_bytes / n, 1),
+                "batches": len(measured.batches),
+                "stage_seconds": ours.stage_totals(measured.batches),
+            }  # fmt: skip
+            figures += [
+                results.figure("ingest_spans_per_s", measured.spans_per_s),
+                results.figure("ingest_spans_per_s_per_core", measured.per_core),
+                results.figure(
+                    "bytes_per_span",
+                    measured.disk_bytes / measured.spans,
+                    baseline={
+                        "kafka_disk_bytes_per_span": detail["ingest"]["kafka_disk_bytes_per_span"],
+                        "kafka_record_bytes_per_span": detail["ingest"][
+                            "kafka_record_bytes_per_span"
+                        ],
+                    },
+                ),
+                results.figure("ingest_driver_peak_heap_mib", measured.peak_heap_mib),
+            ]
+            if "baselines" in parts:
+                figures += _baselines(spark, run, measured, generated, detail, emit)
+        if "freshness" in parts:
+            run = _fresh_lake(settings, "fresh")
+            ensure_topics(run, list(run.topics.values()), partitions=3)
+            emit(f"freshness: 2,000 spans/s through the Collector for {fresh_seconds:.0f} s")
+            fresh = freshness.measure(spark, run, 2000, fresh_seconds, lambda _m: None)
+            detail["freshness"] = vars(fresh)
+            figures += [
+                results.figure("freshness_p50_s", fresh.p50_s),
+                results.figure("freshness_p95_s", fresh.p95_s),
+            ]
+        if "analytics" in parts:
+            lake = (ROOT / "var" / "bench" / f"lake-{lake_spans}").resolve()
+            detail["analytics_build_s"] = round(
+                analytics_lake.ensure_lake(lake, lake_spans, emit), 1
+            )
+            timings = analytics_lake.measure(lake, 3, spark, emit)
+            detail["analytics"] = timings | {"spans": lake_spans}
+            duck, sp = timings["duckdb"], timings.get("spark", {})
+            duck_latency = duck["latency_by_operation"]["best_s"]
+            figures += [
+                results.figure("duckdb_latency_10m_spans_s", duck_latency),
+                results.figure(
+                    "spark_latency_10m_spans_s", sp.get("latency_by_operation", {}).get("best_s")
+                ),
+                results.figure("duckdb_errors_10m_spans_s", duck["errors_by_service"]["best_s"]),
+                results.figure("trace_lookup_10m_spans_s", duck["trace_lookup"]["best_s"]),
+                results.figure("attr_search_10m_spans_s", duck["attr_search"]["best_s"]),
+            ]  # fmt: skip
+        spark.stop()
+    finally:
+        lifecycle.down(settings, emit)
+    doc = results.document(start_machine, versions(), figures, detail)
+    return doc
+
+
+def _baselines(
+    spark: SparkSession,
+    settings: Settings,
+    measured: ours.IngestFigures,
+    generated: Any,
+    detail: dict[str, Any],
+    emit: Callable[[str], None],
+) -> list[results.Figure]:
+    """The same spans through the alternatives (see benchmark/baselines.py)."""
+    from otellake.benchmark import compare
+
+    return compare.compare(spark, settings, measured, generated, detail, emit)
+
+
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="1/10 scale, under 5 minutes")] = False,
+    only: Annotated[
+        str | None,
+        typer.Option(help=f"comma-separated parts to run: {', '.join(PARTS)} (default all)"),
+    ] = None,
+) -> None:
+    """Measure ingest, the alternatives, freshness, size and analytics; write JSON results."""
+    from rich.console import Console
+
+    from otellake.errors import BadInput
+
+    console = Console(stderr=True)
+    parts = PARTS if only is None else tuple(p.strip() for p in only.split(",") if p.strip())
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise BadInput(f"unknown bench part(s) {unknown}; expected some of {list(PARTS)}")
+
+    def emit(message: str) -> None:
+        console.print(f"[dim]·[/dim] {message}", highlight=False)
+
+    doc = run_bench(quick, parts, emit)
+    out = ROOT / "bench" / "results" / ("quick.json" if quick else "latest.json")
+    results.write_json(out, doc)
+    if not quick and parts == PARTS:
+        results.update_readme(ROOT / "README.md", doc)
+    print(results.markdown_table(doc))
+    console.print(f"results: {out}", highlight=False)

@@ -1,0 +1,141 @@
+"""Freshness: a steady stream of spans through the Collector while ingest runs (trigger 1 s).
+
+Freshness of a span = the commit time of the Delta version that added its file - the span's
+end time (interfaces.md). The spans come from the OpenTelemetry SDK at a paced rate, ended
+just before they are handed to the exporter, so the figure covers the SDK's batch delay, the
+Collector's batching, Kafka, and the streaming batch.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from otellake import lake
+from otellake.ingest.runner import IngestOptions, run_ingest
+from otellake.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+@dataclass
+class FreshnessFigures:
+    sent: int
+    landed: int
+    seconds: float
+    p50_s: float
+    p95_s: float
+    max_s: float
+
+
+def _send_paced(settings: Settings, service: str, rate: float, seconds: float) -> int:
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    exporter = OTLPSpanExporter(
+        endpoint=f"http://127.0.0.1:{settings.otlp_grpc_port}", insecure=True
+    )
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            exporter, max_queue_size=100_000, schedule_delay_millis=200,
+            max_export_batch_size=2000,
+        )
+    )  # fmt: skip
+    tracer = provider.get_tracer("otellake-bench")
+    started = time.monotonic()
+    sent = 0
+    while (elapsed := time.monotonic() - started) < seconds:
+        due = int(elapsed * rate) + 1
+        while sent < due:
+            with tracer.start_as_current_span("GET /fresh", attributes={"i": sent}):
+                pass
+            sent += 1
+        time.sleep(0.005)  # pacing the sender, not synchronising with the pipeline
+    provider.shutdown()  # flushes what is queued
+    return sent
+
+
+def _commit_times(table_path: str) -> dict[str, float]:
+    """Data file (relative path) -> commit time in seconds, from the Delta log."""
+    times: dict[str, float] = {}
+    for entry in sorted(Path(table_path, "_delta_log").glob("*.json")):
+        actions = [json.loads(line) for line in entry.read_text().splitlines() if line]
+        stamp = next((a["commitInfo"]["timestamp"] for a in actions if "commitInfo" in a), None)
+        if stamp is None:
+            stamp = entry.stat().st_mtime * 1000
+        for action in actions:
+            if "add" in action:
+                times[action["add"]["path"]] = stamp / 1000
+    return times
+
+
+def _lags(settings: Settings, service: str) -> list[float]:
+    from urllib.parse import unquote
+
+    import duckdb
+
+    path = lake.table_path(settings, "spans")
+    commits = _commit_times(path)
+    files = [f"{path}/{unquote(rel)}" for rel in commits]
+    if not files:
+        return []
+    rows = duckdb.execute(
+        "SELECT filename, end_time_unix_nano FROM read_parquet($files, filename = true) "
+        "WHERE service_name = $service",
+        {"files": files, "service": service},
+    ).fetchall()
+    by_file = {f"{path}/{unquote(rel)}": t for rel, t in commits.items()}
+    return [by_file[name] - end / 1e9 for name, end in rows]
+
+
+def measure(
+    spark: SparkSession, settings: Settings, rate: float, seconds: float, emit: Any
+) -> FreshnessFigures:
+    import numpy as np
+
+    service = f"fresh-{uuid.uuid4().hex[:8]}"
+    stop = threading.Event()
+    options = IngestOptions(signals=("traces",), trigger="1s", starting_offsets="latest")
+    failure: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            run_ingest(spark, settings, options, emit, stop)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            failure.append(exc)
+
+    thread = threading.Thread(target=ingest, name="bench-ingest", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 300
+    while not any(q.lastProgress for q in spark.streams.active):
+        if failure or time.monotonic() > deadline:
+            raise RuntimeError(f"the ingest query did not start: {failure}")
+        time.sleep(0.5)  # polling for the first progress event, with a deadline
+    sent = _send_paced(settings, service, rate, seconds)
+    lags: list[float] = []
+    deadline = time.monotonic() + 300
+    while len(lags) < sent and time.monotonic() < deadline and not failure:
+        time.sleep(1)  # polling the lake for the last spans, with a deadline
+        lags = _lags(settings, service)
+    stop.set()
+    thread.join(timeout=300)
+    if failure:
+        raise RuntimeError(f"ingest failed during the freshness run: {failure[0]}")
+    values = np.array(lags)
+    return FreshnessFigures(
+        sent=sent,
+        landed=len(lags),
+        seconds=seconds,
+        p50_s=float(np.percentile(values, 50)) if lags else float("nan"),
+        p95_s=float(np.percentile(values, 95)) if lags else float("nan"),
+        max_s=float(values.max()) if lags else float("nan"),
+    )

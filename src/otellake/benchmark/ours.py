@@ -1,0 +1,165 @@
+"""Our ingest path, measured: generated spans on Kafka -> `ingest --available-now` -> `spans`.
+
+Per core = spans / wall seconds / cores used (Spark local[N] on this machine, the broker on the
+same cores). The JVM start is measured apart. Peak heap is the sum of the JVM heap pools' peak
+usage during the run (an upper bound: pools peak at different moments).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from otellake import lake
+from otellake.generate.run import GenerateOptions, GenerateResult, generate
+from otellake.generate.simulate import Plan
+from otellake.ingest.runner import IngestOptions, run_ingest
+from otellake.settings import Encoding, Settings
+from otellake.stack.kafka_broker import data_dir
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+BENCH_START_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z: a fixed, reproducible day
+SPANS_PER_S_SIMULATED = 20_000
+
+
+def options(spans: int, encoding: Encoding = "otlp_proto", seed: int = 42) -> GenerateOptions:
+    """The benchmark's seeded run: the same spans whichever path reads them."""
+    plan = Plan(BENCH_START_NS, spans * 10**9 // SPANS_PER_S_SIMULATED, spans)
+    return GenerateOptions(plan, mode="kafka", encoding=encoding, seed=seed)
+
+
+def produce(settings: Settings, run: GenerateOptions) -> GenerateResult:
+    """The spans (and their logs and metrics) as whole export requests on Kafka."""
+    return generate(settings, run)
+
+
+def topic_disk_bytes(settings: Settings, topic: str) -> int:
+    """Bytes of the topic's log segments on the broker's disk (compressed batches)."""
+    total = 0
+    for part in Path(data_dir(settings)).glob(f"{topic}-*"):
+        total += sum(f.stat().st_size for f in part.glob("*.log"))
+    return total
+
+
+def table_bytes_per_row(settings: Settings, table: str) -> tuple[int, int, int]:
+    """(data files, bytes, rows) of the table's current snapshot."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    actions = DeltaTable(lake.table_path(settings, table)).get_add_actions(flatten=True)
+    columns = pa.table(actions).select(["path", "size_bytes", "num_records"]).to_pydict()
+    return len(columns["path"]), sum(columns["size_bytes"]), sum(columns["num_records"])
+
+
+class HeapPeak:
+    """Peak JVM heap of the driver over a block (``local`` mode: driver = executors)."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        jvm: Any = spark.sparkContext._jvm
+        self.pools = [
+            p
+            for p in jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans()
+            if p.getType().toString() == "HEAP"
+        ]
+
+    def reset(self) -> None:
+        for pool in self.pools:
+            pool.resetPeakUsage()
+
+    def peak_mib(self) -> float:
+        return sum(p.getPeakUsage().getUsed() for p in self.pools) / 2**20
+
+
+@dataclass
+class IngestFigures:
+    spans: int
+    seconds: float
+    cores: int
+    peak_heap_mib: float
+    files: int
+    disk_bytes: int
+    kafka_record_bytes: int
+    kafka_disk_bytes: int
+    batches: list[dict[str, Any]]
+
+    @property
+    def spans_per_s(self) -> float:
+        return self.spans / self.seconds
+
+    @property
+    def per_core(self) -> float:
+        return self.spans_per_s / self.cores
+
+
+def ingest(
+    spark: SparkSession, settings: Settings, produced: GenerateResult, emit: Any
+) -> IngestFigures:
+    heap = HeapPeak(spark)
+    heap.reset()
+    started = time.monotonic()
+    run_ingest(spark, settings, IngestOptions(signals=("traces",), available_now=True), emit)
+    seconds = time.monotonic() - started
+    files, disk, rows = table_bytes_per_row(settings, "spans")
+    if rows != produced.spans:
+        raise RuntimeError(f"ingest wrote {rows} spans of {produced.spans} produced")
+    cores = _local_cores(spark)
+    return IngestFigures(
+        spans=rows,
+        seconds=seconds,
+        cores=cores,
+        peak_heap_mib=heap.peak_mib(),
+        files=files,
+        disk_bytes=disk,
+        kafka_record_bytes=produced.bytes.get("traces", 0),
+        kafka_disk_bytes=topic_disk_bytes(settings, settings.topic_spans),
+        batches=stage_seconds(settings, "ingest_traces"),
+    )
+
+
+def stage_seconds(settings: Settings, query: str) -> list[dict[str, Any]]:
+    """Per-batch stage timings of the run (from the progress file): where the time goes."""
+    import json
+
+    from otellake.ingest.progress import progress_file
+
+    path = progress_file(settings, query)
+    if not path.is_file():
+        return []
+    batches = []
+    for line in path.read_text().splitlines():
+        batch = json.loads(line)
+        batches.append(
+            {
+                "batch": batch.get("batch_id"),
+                "records": batch.get("records"),
+                "rows": batch.get("rows"),
+                "seconds": batch.get("seconds"),
+                "spark_ms": batch.get("spark_ms"),
+            }
+        )
+    return batches
+
+
+def stage_totals(batches: list[dict[str, Any]]) -> dict[str, float]:
+    """Sum of each stage over the batches (ours: read_decode, write_<table>; Spark's: addBatch,
+    walCommit, ...)."""
+    totals: dict[str, float] = {}
+    for batch in batches:
+        for stage, seconds in (batch.get("seconds") or {}).items():
+            totals[stage] = round(totals.get(stage, 0.0) + seconds, 2)
+        for stage, ms in (batch.get("spark_ms") or {}).items():
+            totals[f"spark.{stage}"] = round(totals.get(f"spark.{stage}", 0.0) + ms / 1000, 2)
+    return totals
+
+
+def _local_cores(spark: SparkSession) -> int:
+    """Cores Spark computes on: N of local[N] (local[*]: all of them)."""
+    master = spark.sparkContext.master or ""
+    if master.startswith("local[") and master[6:-1].isdigit():
+        return int(master[6:-1])
+    return os.cpu_count() or 1

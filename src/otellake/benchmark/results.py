@@ -1,0 +1,100 @@
+"""Benchmark figures: each beside its goal, written as JSON and as the README's table.
+
+Shape pinned in interfaces.md ("Benchmark output"): ``{"machine", "versions", "results":
+[{"name", "value", "unit", "goal", "met", "baseline"}]}``. A missed goal is reported, never a
+failure: speed lives here, not in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+# name -> (unit, goal, "min" (value >= goal) or "max" (value <= goal)); goal None = reported only
+GOALS: dict[str, tuple[str, float | None, str]] = {
+    "ingest_spans_per_s": ("spans/s", None, "min"),
+    "ingest_spans_per_s_per_core": ("spans/s/core", 150_000, "min"),
+    "ingest_jvm_start_s": ("s", None, "max"),
+    "ratio_vs_otlp_json": ("x", 4.0, "min"),
+    "ratio_vs_python_consumer": ("x", 2.0, "min"),
+    "ratio_vs_seed_flat_json": ("x", 1.0, "min"),
+    "freshness_p50_s": ("s", None, "max"),
+    "freshness_p95_s": ("s", 5.0, "max"),
+    "bytes_per_span": ("B/span", 50.0, "max"),
+    "duckdb_latency_10m_spans_s": ("s", 1.0, "max"),
+    "spark_latency_10m_spans_s": ("s", None, "max"),
+    "duckdb_errors_10m_spans_s": ("s", 1.0, "max"),
+    "trace_lookup_10m_spans_s": ("s", 0.3, "max"),
+    "attr_search_10m_spans_s": ("s", 1.0, "max"),
+    "ingest_driver_peak_heap_mib": ("MiB", 2048.0, "max"),
+}
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    value: float | None
+    unit: str
+    goal: float | None
+    met: bool | None
+    baseline: Any = None  # what the value is compared with (e.g. the alternative's spans/s)
+
+
+def figure(name: str, value: float | None, baseline: Any = None) -> Figure:
+    unit, goal, direction = GOALS[name]
+    met = None
+    if goal is not None and value is not None:
+        met = value >= goal if direction == "min" else value <= goal
+    shown = None if value is None else round(value, 4 if abs(value) < 10 else 1)
+    return Figure(name, shown, unit, goal, met, baseline)
+
+
+def document(
+    machine: dict[str, Any], versions: dict[str, str], figures: list[Figure], extra: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "machine": machine,
+        "versions": versions,
+        "results": [asdict(f) for f in figures],
+        **extra,
+    }
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
+def markdown_table(doc: dict[str, Any]) -> str:
+    rows = ["| figure | value | goal | met |", "|---|---|---|---|"]
+    for r in doc["results"]:
+        _, _, direction = GOALS.get(r["name"], ("", None, "min"))
+        goal = (
+            "" if r["goal"] is None else ("≥ " if direction == "min" else "≤ ") + f"{r['goal']:g}"
+        )
+        value = "n/a" if r["value"] is None else f"{r['value']:,.4g} {r['unit']}"
+        met = {True: "yes", False: "**no**", None: ""}[r["met"]]
+        rows.append(f"| `{r['name']}` | {value} | {goal} | {met} |")
+    m = doc["machine"]
+    rows.append("")
+    rows.append(
+        f"{m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}; load average at start "
+        f"{m['load_average_at_start'][0]}; scale {doc.get('scale', '')}."
+    )
+    return "\n".join(rows)
+
+
+def update_readme(readme: Path, doc: dict[str, Any]) -> bool:
+    """Replace the table between the bench markers; False when the markers are missing."""
+    text = readme.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+    if not pattern.search(text):
+        return False
+    table = f"{README_START}\n{markdown_table(doc)}\n{README_END}"
+    readme.write_text(pattern.sub(lambda _m: table, text), encoding="utf-8")
+    return True

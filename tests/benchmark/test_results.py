@@ -1,0 +1,47 @@
+"""Benchmark output: the pinned JSON shape, goals and the README table (no services)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from otellake.benchmark import results
+from otellake.benchmark.machine import machine, versions
+
+
+def test_figures_carry_their_goal_and_direction() -> None:
+    fast = results.figure("ingest_spans_per_s_per_core", 200_000.0)
+    slow = results.figure("ingest_spans_per_s_per_core", 20_000.0)
+    assert (fast.goal, fast.met, slow.met, fast.unit) == (150_000, True, False, "spans/s/core")
+    assert results.figure("freshness_p95_s", 4.2).met is True
+    assert results.figure("freshness_p95_s", 7.0).met is False
+    assert results.figure("freshness_p50_s", 3.0).met is None  # reported, no goal
+    assert results.figure("trace_lookup_10m_spans_s", None).met is None
+
+
+def test_document_shape_and_readme_table(tmp_path: Path) -> None:
+    figures = [
+        results.figure("bytes_per_span", 44.7, baseline={"kafka_disk_bytes_per_span": 30.1}),
+        results.figure("ratio_vs_otlp_json", 3.5, baseline=8000.0),
+    ]
+    doc = results.document(machine(), versions(), figures, {"scale": 1.0})
+    assert set(doc) >= {"machine", "versions", "results"}
+    assert doc["machine"]["cores"] >= 1 and doc["versions"]["pyspark"] == "4.2.0"
+    assert doc["results"][0] == {
+        "name": "bytes_per_span",
+        "value": 44.7,
+        "unit": "B/span",
+        "goal": 50.0,
+        "met": True,
+        "baseline": {"kafka_disk_bytes_per_span": 30.1},
+    }
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{results.README_START}\nold\n{results.README_END}\nafter\n")
+    assert results.update_readme(readme, doc)
+    text = readme.read_text()
+    assert "old" not in text and text.endswith("after\n")
+    assert "| `bytes_per_span` | 44.7 B/span | ≤ 50 | yes |" in text
+    assert "| `ratio_vs_otlp_json` | 3.5 x | ≥ 4 | **no** |" in text
+    plain = tmp_path / "plain.md"
+    plain.write_text("no markers here\n")
+    assert not results.update_readme(plain, doc)
+    assert plain.read_text() == "no markers here\n"
