@@ -64,7 +64,7 @@ class HeapPeak:
         self.pools = [
             p
             for p in jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans()
-            if p.getType().toString() == "HEAP"
+            if p.getType().name() == "HEAP"
         ]
 
     def reset(self) -> None:
