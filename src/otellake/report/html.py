@@ -176,8 +176,8 @@ def render(data: ReportData) -> str:
     if data.empty:
         body = (
             f'<section id="empty"><p class="empty">No requests in [{window["from"]}, '
-            f"{window['to']}): the lake holds no spans for this window, so there is nothing "
-            "to report.</p></section>"
+            f"{window['to']}): the lake holds no root spans for this window, so there is "
+            "nothing to report.</p></section>"
         )
     else:
         parts = {"headline": _headline(data.sections["headline"]), **_sections(data)}
