@@ -50,17 +50,18 @@ def private_settings(base: Settings, home: Path) -> Settings:
     )
 
 
-def _fresh_lake(settings: Settings, name: str) -> Settings:
-    """Same stack, own lake (and topics for the spans), so the parts do not see each other."""
+def _fresh_lake(settings: Settings, name: str, own_topics: bool = True) -> Settings:
+    """Same stack, own lake (and, unless the Collector must feed it, own topics), so the
+    parts do not see each other's data."""
     tag = uuid.uuid4().hex[:8]
-    return settings.model_copy(
-        update={
-            "lake": str(Path(settings.home) / f"lake-{name}"),
+    update: dict[str, Any] = {"lake": str(Path(settings.home) / f"lake-{name}")}
+    if own_topics:
+        update |= {
             "topic_spans": f"{name}_spans_{tag}",
             "topic_logs": f"{name}_logs_{tag}",
             "topic_metrics": f"{name}_metrics_{tag}",
         }
-    )
+    return settings.model_copy(update=update)
 
 
 def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) -> dict[str, Any]:
@@ -121,8 +122,7 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
             if "baselines" in parts:
                 figures += _baselines(spark, run, measured, generated, detail, emit)
         if "freshness" in parts:
-            run = _fresh_lake(settings, "fresh")
-            ensure_topics(run, list(run.topics.values()), partitions=3)
+            run = _fresh_lake(settings, "fresh", own_topics=False)  # the Collector's topics
             emit(f"freshness: 2,000 spans/s through the Collector for {fresh_seconds:.0f} s")
             fresh = freshness.measure(spark, run, 2000, fresh_seconds, lambda _m: None)
             detail["freshness"] = vars(fresh)
