@@ -13,9 +13,9 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from otellake import kafka_clients
@@ -43,10 +43,13 @@ class ShopHistory:
 _made: dict[str, ShopHistory] = {}
 
 
-def shop_history(stack: Settings, spark: Any, folder: Path) -> ShopHistory:
+def shop_history(
+    stack: Settings, spark: Any, tmp_path_factory: pytest.TempPathFactory
+) -> ShopHistory:
     """The session's history, generated and ingested on the first call."""
     if "lake" in _made:
         return _made["lake"]
+    folder = tmp_path_factory.mktemp("shop-history")
     tag = uuid.uuid4().hex[:10]
     settings = stack.model_copy(
         update={

@@ -12,4 +12,4 @@ from tests.shop_history import ShopHistory, shop_history
 
 @pytest.fixture(scope="session")
 def history(stack: Settings, spark: Any, tmp_path_factory: pytest.TempPathFactory) -> ShopHistory:
-    return shop_history(stack, spark, tmp_path_factory.mktemp("shop-history"))
+    return shop_history(stack, spark, tmp_path_factory)
