@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 REPORT_SINCE ?= 24h
 
-.PHONY: bench bench-quick help setup up down status demo test test-fast lint fmt descriptors clean notebook report
+.PHONY: bench bench-quick help setup up down status demo test test-fast test-long lint fmt descriptors clean notebook report
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ test: ## the whole suite: starts its own broker and Collector on random ports
 
 test-fast: ## the tests that need no broker or Collector (a local SparkSession is fine)
 	$(BIN)/pytest -m "not services" --durations=15 $(PYTEST_ARGS)
+
+test-long: ## soak-sized reliability and maintenance tests (10x: 1M spans killed mid-stream, ...)
+	OTELLAKE_TEST_SCALE=10 $(BIN)/pytest tests/reliability tests/maintain --durations=15 -s $(PYTEST_ARGS)
 
 bench: ## the benchmark at full scale (~20 min): bench/results/latest.json and the README table
 	$(BIN)/otellake bench

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     )
     retention_days: int = Field(30, ge=1, description="TTL of every table (`maintain`)")
     vacuum_hours: int = Field(168, ge=0, description="VACUUM retention hours")
+    dedup_window: str = Field(
+        "10m", description="spans delivered twice within this Kafka-time window land once; 0 off"
+    )
     kafka_security_protocol: str | None = Field(None, description="e.g. SASL_SSL")
     kafka_sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256, ...")
     kafka_username: str | None = Field(None, description="SASL user")
@@ -101,6 +104,13 @@ class Settings(BaseSettings):
     @classmethod
     def _check_trigger(cls, value: str) -> str:
         parse_duration(value)
+        return value
+
+    @field_validator("dedup_window")
+    @classmethod
+    def _check_dedup_window(cls, value: str) -> str:
+        if value.strip() != "0":
+            parse_duration(value)
         return value
 
     @field_validator("kafka_bootstrap")

@@ -21,12 +21,13 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from otellake import jvm_decoders, lake
-from otellake.durations import spark_interval
+from otellake.durations import parse_duration, spark_interval
 from otellake.errors import BadInput, OtelLakeError
 from otellake.ingest.pipelines import PIPELINES, SignalPipeline
 from otellake.ingest.progress import BatchStats, ProgressReporter
 from otellake.settings import Settings, Signal
 from otellake.transform import traces
+from otellake.transform.dedup import dedup_spans, records_from_units
 from otellake.transform.records import decode_records, quarantine_rows
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 Emit = Callable[[str], None]
 STOP_GRACE_S = 300.0
+MAX_RESTARTS = 8
+RESTART_BACKOFF_MAX_S = 30.0
 
 
 class DataLossError(OtelLakeError):
@@ -95,6 +98,7 @@ class BatchWriter:
         udf_name: str,
         reporter: ProgressReporter,
         merge_into: SparkSession | None = None,
+        predecoded: bool = False,
     ) -> None:
         """``merge_into``: write with insert-only MERGEs on each table's dedup key through this
         session (backfill and replay), instead of exactly-once appends."""
@@ -104,6 +108,8 @@ class BatchWriter:
         self.reporter = reporter
         self.spark = merge_into
         self.merge = merge_into is not None
+        # the stream decoded (and deduplicated) already: batches are units (transform.dedup)
+        self.predecoded = predecoded
         self.query_id: str | None = None
         self._started = threading.Event()
 
@@ -128,9 +134,11 @@ class BatchWriter:
         stats = BatchStats(self.pipeline.query_name, batch_id)
         ingested_at = datetime.now(UTC).replace(microsecond=0)
         t0 = time.monotonic()
-        decoded = batch.transform(decode_records(self.udf_name, settings.max_record_bytes)).persist(
-            StorageLevel.MEMORY_AND_DISK
-        )
+        if self.predecoded:
+            decoded = records_from_units(batch)
+        else:
+            decoded = batch.transform(decode_records(self.udf_name, settings.max_record_bytes))
+        decoded = decoded.persist(StorageLevel.MEMORY_AND_DISK)
         try:
             per_output = {
                 o.table: F.coalesce(F.sum(o.items()), F.lit(0)).alias(f"n_{o.table}")
@@ -214,6 +222,16 @@ class BatchWriter:
         stats.inserted[table] = inserted
 
 
+ROCKSDB_PROVIDER = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+
+
+def dedup_window_seconds(settings: Settings) -> int:
+    """OTELLAKE_DEDUP_WINDOW in whole seconds; 0 when dedup is off."""
+    if settings.dedup_window.strip() == "0":
+        return 0
+    return max(1, int(parse_duration(settings.dedup_window).total_seconds()))
+
+
 def is_backfill(
     spark: SparkSession, settings: Settings, signal: Signal, options: IngestOptions
 ) -> bool:
@@ -232,6 +250,7 @@ def start_query(
     options: IngestOptions,
     reporter: ProgressReporter,
     backfill: bool = False,
+    name: str | None = None,
 ) -> StreamingQuery:
     """Start the signal's streaming query. A backfill gets a new query name and checkpoint
     (``backfill_<signal>_<UTC time>``), drains Kafka from the start position up to now, and
@@ -239,15 +258,29 @@ def start_query(
     udf_name = jvm_decoders.register(spark, settings, pipeline.signal)
     for table in (*pipeline.tables, "quarantine"):
         lake.ensure_table(spark, settings, table)
-    name = pipeline.query_name
-    if backfill:
-        name = f"backfill_{pipeline.signal}_{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    if name is None:
+        name = pipeline.query_name
+        if backfill:
+            name = f"backfill_{pipeline.signal}_{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    window = dedup_window_seconds(settings)
+    dedup = pipeline.signal == "traces" and window > 0 and not backfill
     writer = BatchWriter(
-        settings, pipeline, udf_name, reporter, merge_into=spark if backfill else None
+        settings,
+        pipeline,
+        udf_name,
+        reporter,
+        merge_into=spark if backfill else None,
+        predecoded=dedup,
     )
+    source = kafka_source(spark, settings, settings.topics[pipeline.signal], options)
+    if dedup:
+        # RocksDB keeps the dedup keys off the JVM heap (a window of spans can be millions).
+        spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB_PROVIDER)
+        source = source.transform(decode_records(udf_name, settings.max_record_bytes)).transform(
+            dedup_spans(window)
+        )
     stream = (
-        kafka_source(spark, settings, settings.topics[pipeline.signal], options)
-        .writeStream.queryName(name)
+        source.writeStream.queryName(name)
         .option("checkpointLocation", lake.checkpoint_path(settings, name))
         .foreachBatch(writer)
     )
@@ -333,6 +366,7 @@ def run_ingest(
     reporter = ProgressReporter(settings, emit)
     spark.streams.addListener(reporter)
     queries: list[StreamingQuery] = []
+    restarts: list[int] = []
     try:
         with _stop_on_signals(stop):
             for sig in options.signals:
@@ -345,15 +379,55 @@ def run_ingest(
                 queries.append(
                     start_query(spark, settings, PIPELINES[sig], options, reporter, backfill)
                 )
-            while any(q.isActive for q in queries):
+                restarts.append(0)
+            while not stop.is_set():
+                for i, q in enumerate(queries):
+                    if q.isActive:
+                        continue
+                    # A streaming query never ends by itself: one that did without an
+                    # exception died in a way Spark did not catch (e.g. an Error in its thread).
+                    died = not options.available_now and q.exception() is None
+                    if q.exception() is None and not died:
+                        continue
+                    # Supervision: a failed query (broker gone too long, a task lost) restarts
+                    # from its checkpoint, so nothing is lost or written twice. Data loss and
+                    # repeated failures stop the run.
+                    try:
+                        if died:
+                            raise OtelLakeError(f"query {q.name} stopped without an error")
+                        _raise_failure(q)
+                    except DataLossError:
+                        raise
+                    except OtelLakeError as exc:
+                        if restarts[i] >= MAX_RESTARTS:
+                            raise OtelLakeError(
+                                f"{exc} (after {MAX_RESTARTS} restarts from the checkpoint)"
+                            ) from None
+                        restarts[i] += 1
+                        delay = min(RESTART_BACKOFF_MAX_S, 2.0 ** restarts[i])
+                        emit(f"{exc}; restarting in {delay:.0f} s ({restarts[i]}/{MAX_RESTARTS})")
+                        if stop.wait(delay):
+                            break
+                        sig = options.signals[i]
+                        queries[i] = start_query(
+                            spark,
+                            settings,
+                            PIPELINES[sig],
+                            options,
+                            reporter,
+                            backfill=q.name.startswith("backfill_"),
+                            name=q.name,
+                        )
+                active = [q for q in queries if q.isActive]
+                if not active and all(q.exception() is None for q in queries):
+                    break  # available-now: every query drained Kafka
+                if active:
+                    _await(active[0], 1)
+            if stop.is_set():
+                emit("stopping after the batch in flight")
                 for q in queries:
-                    _raise_failure(q)
-                if stop.is_set():
-                    emit("stopping after the batch in flight")
-                    for q in queries:
+                    if q.isActive:
                         _stop_gracefully(q)
-                    break
-                _await(queries[0], 1)
             for q in queries:
                 _raise_failure(q)
         reporter.wait_until_reported(timeout_s=15)
