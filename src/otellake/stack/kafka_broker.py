@@ -76,11 +76,19 @@ def _classpath(settings: Settings) -> list[str]:
     ]
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (base64url of a uuid) that does not start with '-': the
+    storage tool would read such an id as an option and fail (1 start in 32)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def format_command(settings: Settings) -> list[str] | None:
     """The one-time storage format, or None when the data directory is formatted already."""
     if (data_dir(settings) / "meta.properties").is_file():
         return None
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
     return [
         _java(),
         *_classpath(settings),
@@ -88,7 +96,7 @@ def format_command(settings: Settings) -> list[str] | None:
         "format",
         "--standalone",
         "-t",
-        cluster_id,
+        new_cluster_id(),
         "-c",
         str(properties_file(settings)),
     ]
