@@ -117,3 +117,8 @@ def test_command_writes_the_table_and_a_rerun_replaces_its_window(
         for r in flagged
     }
     assert spark_flags == cli_flags
+    # a table Spark creates, delta-rs writes to as well (and the other way round, above)
+    fresh = settings.model_copy(update={"lake": settings.lake + "-fresh"})
+    table.write(fresh, rows, result.window, spark)
+    table.write(fresh, rows, result.window)
+    assert DeltaTable(lake.table_path(fresh, "anomalies")).to_pandas().shape == written.shape

@@ -1,37 +1,54 @@
 """Every analyst notebook runs top to bottom on the shop history (DuckDB, and its Spark cell),
-draws its charts, and is committed without outputs."""
+draws its charts, and is committed without outputs. The three run at once, each in its own
+process and kernel (see ``execute.py``)."""
 
 from __future__ import annotations
 
-import os
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from otellake.analytics.window import iso_z
 from tests.shop_history import ShopHistory
 
 # the charts each notebook draws (at least; a window without slow requests draws fewer)
 CHARTS = {"01_error_triage": 3, "02_latency_deep_dive": 3, "03_trace_explorer": 1}
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def execute(path: Path, parameters: dict[str, Any], workdir: Path) -> Any:
-    """Run the notebook with ``parameters`` appended to its parameters cell; a cell error
-    raises (nbclient's CellExecutionError names the cell and the traceback)."""
-    book = nbformat.read(path, as_version=4)
-    cell = next(c for c in book.cells if "parameters" in c.metadata.get("tags", []))
-    cell.source += "\n" + "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTELLAKE_")}
-    env["OTELLAKE_HOME"] = str(workdir / "home")  # Spark's scratch space, not the checkout's var/
-    client = NotebookClient(
-        book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+@pytest.fixture(scope="module")
+def executed(
+    history: ShopHistory, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[int, str, Path]]:
+    """The three notebooks run at once against the shop history, each in its own process and
+    kernel: stem -> (exit code, what it printed, the executed notebook)."""
+    workdir = tmp_path_factory.mktemp("notebooks")
+    parameters = json.dumps(
+        {"LAKE": history.settings.lake, "START": iso_z(history.start), "END": iso_z(history.end)}
     )
-    client.execute(env=env)
-    return book
+    running = {}
+    for path in NOTEBOOKS:
+        out, log = workdir / path.name, workdir / f"{path.stem}.log"
+        command = [sys.executable, "-m", "tests.notebooks.execute", str(path), parameters]
+        with log.open("w") as sink:  # a file, not a pipe: nothing blocks on a full buffer
+            proc = subprocess.Popen(
+                [*command, str(out), str(workdir / path.stem)],
+                cwd=ROOT,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        running[path.stem] = (proc, out, log)
+    results = {}
+    for stem, (proc, out, log) in running.items():
+        proc.wait(timeout=900)
+        results[stem] = (proc.returncode, log.read_text(), out)
+    return results
 
 
 def outputs(book: Any, kind: str) -> list[Any]:
@@ -62,14 +79,11 @@ def test_the_three_notebooks_are_committed_without_outputs() -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom_on_the_lake(
-    path: Path, history: ShopHistory, tmp_path: Path
+    path: Path, history: ShopHistory, executed: dict[str, tuple[int, str, Path]]
 ) -> None:
-    parameters = {
-        "LAKE": history.settings.lake,
-        "START": iso_z(history.start),
-        "END": iso_z(history.end),
-    }
-    book = execute(path, parameters, tmp_path)
+    code, printed, out = executed[path.stem]
+    assert code == 0, printed[-8000:]  # the failing cell and its traceback
+    book = nbformat.read(out, as_version=4)
     text = "".join(o.get("text", "") for o in outputs(book, "stream") if o.get("name") == "stdout")
     assert f"lake: {history.settings.lake}" in text
     assert len(outputs(book, "image/png")) >= CHARTS[path.stem], "charts drawn"
