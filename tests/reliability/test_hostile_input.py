@@ -126,7 +126,8 @@ def test_hostile_telemetry(lake_settings: Settings, spark: Any) -> None:
         request([({"service.name": "hostile"}, [("s", "1", [s])])]).SerializeToString()
         for s in (wide, big, deep, zero, future)
     ]
-    # Invalid UTF-8 inside a string value: protobuf-java rejects the whole record.
+    # Invalid UTF-8 inside a string value: protobuf-java rejects the record; the decoder reads
+    # its strings as bytes, repairs them (U+FFFD) and counts them.
     bad_utf8 = (
         request(
             [
@@ -151,13 +152,15 @@ def test_hostile_telemetry(lake_settings: Settings, spark: Any) -> None:
             ]
         )
         .SerializeToString()
-        .replace(b"PLACEHOLDER", b"bad \xff\xfe ok")
+        .replace(b"PLACEHOLDER", b"bad \xff\xfe okay")
     )
     _send(lake_settings, [*records, bad_utf8])
 
     lines = ingest_now(spark, lake_settings)
     rows = {r.span_name: r for r in read_table(spark, lake_settings, "spans").collect()}
-    assert set(rows) == {"wide", "big", "deep", "zero-time", "far-future"}
+    assert set(rows) == {"wide", "big", "deep", "zero-time", "far-future", "utf8"}
+    assert rows["utf8"].span_attributes["x"] == "bad \ufffd\ufffd okay"
+    assert any("1 strings with invalid UTF-8 repaired" in line for line in lines), lines
     assert len(rows["wide"].span_attributes) == 10_000
     assert rows["big"].span_attributes["one_mb"] == one_mb
     cut = rows["big"].span_attributes["two_mib"]
@@ -171,13 +174,12 @@ def test_hostile_telemetry(lake_settings: Settings, spark: Any) -> None:
     assert rows["zero-time"].date == today and rows["zero-time"].start_time_unix_nano == 0
     assert rows["far-future"].date == today
     assert rows["far-future"].start_time_unix_nano == future.start_time_unix_nano
-    (q,) = read_table(spark, lake_settings, "quarantine").collect()
-    assert q.reason == "proto_decode" and bytes(q.value) == bad_utf8
+    assert read_table(spark, lake_settings, "quarantine").count() == 0
     report(
         "hostile_telemetry",
         produced_records=6,
         landed_spans=len(rows),
         duplicated=0,
-        quarantined=1,
-        quarantined_reason="proto_decode (invalid UTF-8: not repaired yet)",
+        quarantined=0,
+        repaired_utf8=1,
     )

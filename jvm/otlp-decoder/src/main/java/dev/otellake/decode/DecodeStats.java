@@ -4,6 +4,8 @@ package dev.otellake.decode;
 public final class DecodeStats {
   /** How many rendered values were truncated to the byte limit. */
   public int truncatedValues;
-  /** How many strings had invalid UTF-8 repaired (reserved; always 0 for now). */
+  /**
+   * How many strings had invalid UTF-8 repaired (U+FFFD); the record decoder adds those it
+   * repaired while parsing. */
   public int repairedUtf8;
 }

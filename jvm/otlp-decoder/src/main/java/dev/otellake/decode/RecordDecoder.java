@@ -35,6 +35,8 @@ import org.apache.spark.sql.types.StructType;
  * @param <T> the export request message
  */
 public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], Row>, Serializable {
+  /** Strings repaired while parsing the record being decoded on this thread (see {@link #result}). */
+  private static final ThreadLocal<Integer> REPAIRED = ThreadLocal.withInitial(() -> 0);
   private static final long serialVersionUID = 1L;
 
   /** {@code MAP<STRING,STRING>}: every attribute map. */
@@ -123,10 +125,22 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
 
   private Row callProto(byte[] value) {
     T req;
+    int repaired = 0;
     try {
       req = parse(value);
     } catch (InvalidProtocolBufferException e) {
-      return error("proto_decode", message(e));
+      if (!String.valueOf(e.getMessage()).contains("UTF-8")) {
+        return error("proto_decode", message(e));
+      }
+      // Invalid UTF-8 in a string: read the strings as bytes, repair them, parse again.
+      try {
+        Utf8Repair.Result fixed =
+            Utf8Repair.repair(value, parse(new byte[0]).getDescriptorForType());
+        req = parse(fixed.value);
+        repaired = fixed.repaired;
+      } catch (java.io.IOException | RuntimeException | StackOverflowError again) {
+        return error("proto_decode", message(e) + " (UTF-8 repair failed: " + again + ")");
+      }
     } catch (RuntimeException | StackOverflowError e) {
       return error("proto_decode", e.getClass().getSimpleName() + ": " + message(e));
     }
@@ -142,7 +156,12 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
               + value.length
               + " bytes)");
     }
-    return decodeChecked(req);
+    REPAIRED.set(repaired);
+    try {
+      return decodeChecked(req);
+    } finally {
+      REPAIRED.set(0);
+    }
   }
 
   private Row callJson(byte[] value) {
@@ -237,7 +256,7 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
     int i = items.length + 2;
     row[i++] = rejects.rows();
     row[i++] = stats.truncatedValues;
-    row[i] = stats.repairedUtf8;
+    row[i] = stats.repairedUtf8 + REPAIRED.get();
     return RowFactory.create(row);
   }
 
