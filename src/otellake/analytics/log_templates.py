@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from otellake.analytics.dialects import Dialect
-from otellake.analytics.queries import Query, SpanFilter, logs_where
+from otellake.analytics.queries import Query, SpanFilter, timestamp_where
 
 HEX = "[0-9a-fA-F]"
 # (pattern, replacement with group 1 written as {g1})
@@ -42,7 +42,7 @@ def template_expr(expr: str, d: Dialect, params: dict[str, Any]) -> str:
 
 def log_errors(f: SpanFilter, d: Dialect) -> Query:
     params: dict[str, Any] = {"min_severity": ERROR_SEVERITY}
-    where = logs_where(f, params) + " AND severity_number >= :min_severity"
+    where = timestamp_where(f, params) + " AND severity_number >= :min_severity"
     sql = f"""
         SELECT template, count(*) AS count, {d.sorted_distinct_join("service_name")} AS services,
                min(body) AS sample_body, coalesce(min(nullif(trace_id, '')), '') AS sample_trace_id,

@@ -28,7 +28,7 @@ from typing import Any
 
 from otellake.analytics import histograms
 from otellake.analytics.engines import Engine, LakeMissing
-from otellake.analytics.queries import SpanFilter, window_params
+from otellake.analytics.queries import SpanFilter, timestamp_where
 from otellake.analytics.window import iso_z
 
 QUANTILES = (0.5, 0.9, 0.95, 0.99)
@@ -168,16 +168,7 @@ def _json(value: dict[str, str] | None) -> str:
 
 def _points(engine: Engine, table: str, f: SpanFilter) -> list[dict[str, Any]] | None:
     params: dict[str, Any] = {}
-    window_params(f, params)
-    clauses = [
-        "date >= :from_day",
-        "date <= :to_day",
-        "timestamp >= :from_ts",
-        "timestamp < :to_ts",
-    ]
-    if f.service is not None:
-        params["service"] = f.service
-        clauses.append("service_name = :service")
+    clauses = [timestamp_where(f, params)]
     if f.metric is not None:
         params["metric"] = f.metric
         clauses.append("metric_name = :metric")

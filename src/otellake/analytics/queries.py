@@ -107,8 +107,9 @@ def window_params(f: SpanFilter, params: dict[str, Any]) -> None:
     }
 
 
-def logs_where(f: SpanFilter, params: dict[str, Any]) -> str:
-    """Log records of the window (on ``timestamp``) and, if given, of the service."""
+def timestamp_where(f: SpanFilter, params: dict[str, Any]) -> str:
+    """Rows of a table with a ``timestamp`` column (logs, metric points) in the window and,
+    if given, of the service."""
     window_params(f, params)
     clauses = [
         "date >= :from_day",
@@ -200,7 +201,7 @@ def errors(f: SpanFilter, d: Dialect) -> Query:
     log_group = ", ".join(name for _, name in log_keys)
     logs_sql = f"""
         SELECT {log_cols}, count(*) AS error_logs FROM logs
-        WHERE {logs_where(f, params)} AND severity_number >= 17
+        WHERE {timestamp_where(f, params)} AND severity_number >= 17
         GROUP BY {log_group}"""
     join_on = " AND ".join(f"s.{name} = l.{name}" for _, name in log_keys)
     sql = f"""
