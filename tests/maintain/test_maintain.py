@@ -50,7 +50,7 @@ def test_ttl_compaction_vacuum_and_dry_run(
     assert t["vacuum"]["files"] == 9  # the 8 compacted files and the expired one
     assert t["lookup"]["after"]["rows"] == 20  # one trace, found after clustering
     assert t["lookup"]["before"]["files_admitting_id"] >= 1
-    assert t["lookup"]["after"]["files_admitting_id"] == 2  # one file per day
+    assert 1 <= t["lookup"]["after"]["files_admitting_id"] <= 2  # at most one file per day
     assert read_count(spark, settings) == 800
     data_files = list((settings.home.parent / "lake" / "spans").rglob("*.parquet"))
     assert len(data_files) == 2

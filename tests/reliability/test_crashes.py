@@ -9,9 +9,11 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+from otellake import kafka_clients
 from otellake.ingest.runner import IngestOptions, run_ingest
 from otellake.settings import Settings
 from otellake.stack import kafka_broker, lifecycle
@@ -84,8 +86,10 @@ def test_broker_stopped_for_20_s_during_ingest(
             "home": tmp_path / "home",
             "lake": str(tmp_path / "lake"),
             "max_offsets_per_trigger": 5,
+            "topic_spans": f"spans_{uuid.uuid4().hex[:10]}",  # not the Collector's topic
         }
     )
+    kafka_clients.ensure_topics(settings, [settings.topic_spans], partitions=3)
     per_record = 200
     produce(settings, settings.topic_spans, span_records(20, per_record, time.time_ns()))
     stop = threading.Event()

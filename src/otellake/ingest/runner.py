@@ -429,7 +429,16 @@ def run_ingest(
                     if q.isActive:
                         _stop_gracefully(q)
             for q in queries:
-                _raise_failure(q)
+                try:
+                    _raise_failure(q)
+                except DataLossError:
+                    raise
+                except OtelLakeError as exc:
+                    if not stop.is_set():
+                        raise
+                    # Asked to stop while the supervisor waited to restart it: the checkpoint
+                    # resumes it at the next start; nothing was lost.
+                    emit(f"{exc}; not restarted (stopping); the next start resumes it")
         reporter.wait_until_reported(timeout_s=15)
         return [json.loads(q.lastProgress.json) if q.lastProgress else {} for q in queries]
     finally:
