@@ -9,7 +9,6 @@ start fails the run.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from pydantic import SecretStr
 
 from otellake.settings import Settings, env_var_for
 from otellake.stack import lifecycle
-from otellake.stack.processes import free_port
+from otellake.stack.processes import private_stack_values
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,19 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def isolated_settings(home: Path, **overrides: object) -> Settings:
     """Settings for a private stack: own home, random ports, uuid topic names."""
-    tag = uuid.uuid4().hex[:8]
-    values: dict[str, object] = {
-        "home": home,
-        "kafka_bootstrap": f"127.0.0.1:{free_port()}",
-        "kafka_controller_port": free_port(),
-        "otlp_grpc_port": free_port(),
-        "otlp_http_port": free_port(),
-        "collector_health_port": free_port(),
-        "collector_metrics_port": free_port(),
-        "topic_spans": f"otlp_spans_{tag}",
-        "topic_logs": f"otlp_logs_{tag}",
-        "topic_metrics": f"otlp_metrics_{tag}",
-    }
+    values = private_stack_values(home, "otlp")
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -22,7 +22,7 @@ from otellake.benchmark import analytics_lake, freshness, ours, results
 from otellake.benchmark.machine import machine, versions
 from otellake.settings import Settings, load_settings
 from otellake.stack import lifecycle
-from otellake.stack.processes import free_port
+from otellake.stack.processes import private_stack_values
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -33,22 +33,8 @@ OURS_MAX_OFFSETS = 250
 
 
 def private_settings(base: Settings, home: Path) -> Settings:
-    tag = uuid.uuid4().hex[:8]
-    return base.model_copy(
-        update={
-            "home": home,
-            "lake": str(home / "lake"),
-            "kafka_bootstrap": f"127.0.0.1:{free_port()}",
-            "kafka_controller_port": free_port(),
-            "otlp_grpc_port": free_port(),
-            "otlp_http_port": free_port(),
-            "collector_health_port": free_port(),
-            "collector_metrics_port": free_port(),
-            "topic_spans": f"bench_spans_{tag}",
-            "topic_logs": f"bench_logs_{tag}",
-            "topic_metrics": f"bench_metrics_{tag}",
-        }
-    )
+    values = private_stack_values(home, "bench") | {"lake": str(home / "lake")}
+    return base.model_copy(update=values)
 
 
 def _fresh_lake(settings: Settings, name: str, own_topics: bool = True) -> Settings:

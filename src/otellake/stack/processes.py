@@ -162,3 +162,23 @@ def wait_until(
 
 def process_alive(pid: int) -> Callable[[], bool]:
     return lambda: _alive(pid)
+
+
+def private_stack_values(home: object, topic_prefix: str) -> dict[str, object]:
+    """Settings values for a private stack: its own home, random loopback ports, uuid topic
+    names (the test session's stack and the benchmark's)."""
+    import uuid
+
+    tag = uuid.uuid4().hex[:8]
+    return {
+        "home": home,
+        "kafka_bootstrap": f"127.0.0.1:{free_port()}",
+        "kafka_controller_port": free_port(),
+        "otlp_grpc_port": free_port(),
+        "otlp_http_port": free_port(),
+        "collector_health_port": free_port(),
+        "collector_metrics_port": free_port(),
+        "topic_spans": f"{topic_prefix}_spans_{tag}",
+        "topic_logs": f"{topic_prefix}_logs_{tag}",
+        "topic_metrics": f"{topic_prefix}_metrics_{tag}",
+    }
