@@ -80,7 +80,11 @@ def kafka_source(
         .option("kafka.max.partition.fetch.bytes", str(max(settings.max_record_bytes, 1 << 20)))
     )
     if options.starting_timestamp is not None:
-        reader = reader.option("startingTimestamp", str(options.starting_timestamp))
+        # A partition with no record at or after the timestamp starts at its end (it has
+        # nothing to backfill); Spark's default would fail the query instead.
+        reader = reader.option("startingTimestamp", str(options.starting_timestamp)).option(
+            "startingOffsetsByTimestampStrategy", "latest"
+        )
     else:
         reader = reader.option("startingOffsets", options.starting_offsets)
     if settings.max_offsets_per_trigger:
