@@ -21,6 +21,8 @@ from otellake.durations import parse_duration
 Encoding = Literal["otlp_proto", "otlp_json"]
 Engine = Literal["duckdb", "spark"]
 Signal = Literal["traces", "logs", "metrics"]
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -87,8 +89,12 @@ class Settings(BaseSettings):
     dedup_window: str = Field(
         "10m", description="spans delivered twice within this Kafka-time window land once; 0 off"
     )
-    kafka_security_protocol: str | None = Field(None, description="e.g. SASL_SSL")
-    kafka_sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256, ...")
+    kafka_security_protocol: KafkaSecurityProtocol | None = Field(
+        None, description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (Spark, Collector, clients)"
+    )
+    kafka_sasl_mechanism: SaslMechanism | None = Field(
+        None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+    )
     kafka_username: str | None = Field(None, description="SASL user")
     kafka_password: SecretStr | None = Field(None, description="SASL password")
     kafka_ca_file: Path | None = Field(None, description="CA bundle for TLS")
