@@ -18,6 +18,13 @@ DELTA_CONF = {
 }
 
 
+def on_one_machine(master: str) -> bool:
+    """``local[...]`` or a standalone master on loopback (`otellake cluster up`): the driver
+    must be reachable on 127.0.0.1 only, and a couple of cores want few partitions."""
+    host = master.removeprefix("spark://").rpartition(":")[0]
+    return master.startswith("local") or host in ("127.0.0.1", "localhost")
+
+
 def session_conf(settings: Settings, master: str | None = None) -> dict[str, str]:
     """Every Spark setting otel-lake relies on (also what the README's spark-submit shows)."""
     master = master or settings.spark_master
@@ -39,7 +46,7 @@ def session_conf(settings: Settings, master: str | None = None) -> dict[str, str
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         **DELTA_CONF,
     }
-    if master.startswith("local"):
+    if on_one_machine(master):
         conf |= {
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
