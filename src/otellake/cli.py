@@ -113,9 +113,10 @@ def status(
     if output not in ("table", "json"):
         raise BadInput(f"unknown format {output!r}; expected 'table' or 'json'")
     from otellake.ingest.progress import last_batches
+    from otellake.stack import spark_cluster
 
     settings = load_settings()
-    states = lifecycle.status(settings)
+    states = lifecycle.status(settings) + spark_cluster.status(settings)
     batches = last_batches(settings)
     if output == "json":
         print(json.dumps({"services": [s.__dict__ for s in states], "queries": batches}))
@@ -361,17 +362,48 @@ app.command("replay-quarantine")(handle_errors(_lake_commands.replay_quarantine)
 
 @app.command("spark-conf")
 @handle_errors
-def spark_conf() -> None:
+def spark_conf(
+    master: Annotated[
+        str | None,
+        typer.Option(help="the master the job will run on (default OTELLAKE_SPARK_MASTER)"),
+    ] = None,
+) -> None:
     """Print the --conf/--jars arguments for spark-submit that match this installation."""
     from otellake.spark_session import session_conf
 
-    conf = session_conf(load_settings())
+    conf = session_conf(load_settings(), master)
     conf.pop("spark.master")
     conf["spark.pyspark.python"] = sys.executable
     args = []
     for key, value in conf.items():
         args += ["--jars", value] if key == "spark.jars" else ["--conf", f"{key}={value}"]
     print(" ".join(args))
+
+
+cluster_app = typer.Typer(
+    help="A Spark standalone master and one worker on 127.0.0.1 (OTELLAKE_SPARK_MASTER_PORT, "
+    "OTELLAKE_SPARK_UI_PORT); submit with --master spark://127.0.0.1:<port>.",
+    no_args_is_help=True,
+)
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("up")
+@handle_errors
+def cluster_up() -> None:
+    """Start the master and the worker; wait until the worker is registered."""
+    from otellake.stack import spark_cluster
+
+    _print_status(spark_cluster.up(load_settings(), _progress))
+
+
+@cluster_app.command("down")
+@handle_errors
+def cluster_down() -> None:
+    """Stop the worker (and its executors), then the master: exactly the pids `up` started."""
+    from otellake.stack import spark_cluster
+
+    spark_cluster.down(load_settings(), _progress)
 
 
 def main() -> None:
