@@ -2,6 +2,7 @@
 
 * Spark's JVM connectors (Kafka source, Delta) from ``jvm/spark/pom.xml`` via Maven, minus the
   jars pyspark already ships (duplicates of Hadoop, Jackson or Scala break the classpath).
+* S3A (hadoop-aws + the AWS SDK's s3 modules, 13 MB) from ``jvm/s3/pom.xml``, the same way.
 * The Kafka broker's jars from ``jvm/kafka/pom.xml`` (kept apart from Spark's classpath).
 * The OpenTelemetry Collector, built with the Collector Builder (OCB) from
   ``otel-collector/builder-config.yaml`` out of Go modules.
@@ -135,13 +136,28 @@ def is_complete(path: Path) -> bool:
 
 def ensure_spark_jars(settings: Settings, progress: Progress = print) -> Path:
     """Connector jars for Spark, without anything pyspark ships already."""
-    final = spark_jars_dir(settings)
+    return _ensure_spark_classpath(settings, "jvm/spark/pom.xml", spark_jars_dir(settings), progress)
+
+
+def s3_jars_dir(settings: Settings) -> Path:
+    pom = project_file("jvm/s3/pom.xml")
+    return settings.cache / "jars" / f"s3-{_digest(pom)}"
+
+
+def ensure_s3_jars(settings: Settings, progress: Progress = print) -> Path:
+    """hadoop-aws and the AWS SDK modules S3A needs (``s3a://`` lakes), minus pyspark's jars."""
+    return _ensure_spark_classpath(settings, "jvm/s3/pom.xml", s3_jars_dir(settings), progress)
+
+
+def _ensure_spark_classpath(
+    settings: Settings, pom: str, final: Path, progress: Progress
+) -> Path:
     if is_complete(final):
         return final
-    progress(f"resolving Spark connector jars into {final}")
+    progress(f"resolving the jars of {pom} into {final}")
     settings.cache.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="spark-jars-", dir=settings.cache))
-    _maven_copy(settings, project_file("jvm/spark/pom.xml"), tmp)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{final.name}-", dir=settings.cache))
+    _maven_copy(settings, project_file(pom), tmp)
     shipped = {_artifact_name(j.name) for j in pyspark_jars_dir().glob("*.jar")}
     for jar in tmp.glob("*.jar"):
         name = _artifact_name(jar.name)
@@ -194,7 +210,11 @@ def spark_jars(settings: Settings) -> list[Path]:
     decoder = decoder_jar_dir(settings)
     if not is_complete(decoder):
         raise SetupError(f"OTLP decoder jar missing in {decoder}; run `make setup` first")
-    return [*sorted(folder.glob("*.jar")), decoder / "otlp-decoder.jar"]
+    s3 = s3_jars_dir(settings)
+    # S3 (s3a://) jars join only when setup fetched them; an s3a:// lake without them fails
+    # in spark_session with a message that says so.
+    extra = sorted(s3.glob("*.jar")) if is_complete(s3) else []
+    return [*sorted(folder.glob("*.jar")), decoder / "otlp-decoder.jar", *extra]
 
 
 def kafka_jars(settings: Settings) -> Path:
@@ -301,6 +321,7 @@ def setup_all(settings: Settings, progress: Progress = print) -> dict[str, Path]
     """What `make setup` runs after the Python environment exists."""
     return {
         "spark_jars": ensure_spark_jars(settings, progress),
+        "s3_jars": ensure_s3_jars(settings, progress),
         "otlp_decoder": ensure_decoder_jar(settings, progress),
         "kafka_jars": ensure_kafka_jars(settings, progress),
         "collector": ensure_collector(settings, progress),

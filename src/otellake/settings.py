@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     kafka_username: str | None = Field(None, description="SASL user")
     kafka_password: SecretStr | None = Field(None, description="SASL password")
     kafka_ca_file: Path | None = Field(None, description="CA bundle for TLS")
+    s3_endpoint: str | None = Field(
+        None, description="S3-compatible endpoint URL of an s3a:// lake (unset: AWS S3)"
+    )
+    s3_region: str = Field("us-east-1", description="S3 region (signing region of the endpoint)")
+    s3_path_style: bool = Field(
+        False, description="path-style S3 URLs (most S3-compatible stores need true)"
+    )
 
     @field_validator("attr_drop", "attr_hash", mode="before")
     @classmethod
@@ -118,6 +125,17 @@ class Settings(BaseSettings):
         if value.strip() != "0":
             parse_duration(value)
         return value
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _check_s3_endpoint(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"bad S3 endpoint {value!r}; expected a URL such as http://127.0.0.1:9000"
+            )
+        return value.rstrip("/")
 
     @field_validator("kafka_bootstrap")
     @classmethod
