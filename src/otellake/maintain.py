@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from otellake import lake, schemas
+from otellake import lake, object_store, schemas
 from otellake.errors import BadInput, OtelLakeError
 from otellake.settings import Settings
 
@@ -72,18 +72,18 @@ class TableReport:
     seconds: float = 0.0
 
 
-def _add_actions(path: str) -> list[dict[str, Any]]:
+def _add_actions(path: str, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The current snapshot's files (delta-rs; ``settings`` carry an S3 lake's endpoint)."""
     import pyarrow as pa
     from deltalake import DeltaTable
 
-    rows: list[dict[str, Any]] = pa.table(
-        DeltaTable(path).get_add_actions(flatten=True)
-    ).to_pylist()
+    delta = object_store.open_delta_table(settings, path) if settings else DeltaTable(path)
+    rows: list[dict[str, Any]] = pa.table(delta.get_add_actions(flatten=True)).to_pylist()
     return rows
 
 
-def table_state(path: str) -> TableState:
-    actions = _add_actions(path)
+def table_state(path: str, settings: Settings | None = None) -> TableState:
+    actions = _add_actions(path, settings)
     return TableState(
         files=len(actions),
         bytes=sum(a["size_bytes"] for a in actions),
@@ -92,9 +92,11 @@ def table_state(path: str) -> TableState:
     )
 
 
-def partition_files(path: str, target_bytes: int) -> list[PartitionFiles]:
+def partition_files(
+    path: str, target_bytes: int, settings: Settings | None = None
+) -> list[PartitionFiles]:
     by_date: dict[date | None, list[dict[str, Any]]] = {}
-    for a in _add_actions(path):
+    for a in _add_actions(path, settings):
         by_date.setdefault(a.get("partition.date"), []).append(a)
     return [
         PartitionFiles(
@@ -110,15 +112,13 @@ def partition_files(path: str, target_bytes: int) -> list[PartitionFiles]:
 
 def lake_tables(settings: Settings) -> list[str]:
     """Every Delta table under the lake root (schema tables and analytics/anomaly tables)."""
-    from deltalake import DeltaTable
-
     root = settings.lake.rstrip("/")
     if "://" in root and not root.startswith("file://"):
         names = schemas.table_names()
     else:
         base = Path(root.removeprefix("file://"))
         names = sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
-    return [n for n in names if DeltaTable.is_deltatable(lake.table_path(settings, n))]
+    return [n for n in names if object_store.is_delta_table(settings, lake.table_path(settings, n))]
 
 
 def trace_lookup(path: str, trace_id: str) -> dict[str, Any]:
@@ -217,9 +217,11 @@ def maintain_table(
 
     t0 = time.monotonic()
     path = lake.table_path(settings, table)
-    report = TableReport(table, table_state(path).as_json())
+    report = TableReport(table, table_state(path, settings).as_json())
     cluster_by = CLUSTER_BY.get(table)
-    if table == "spans":
+    # The lookup probe reads the files with DuckDB's own reader: local lakes only (on object
+    # storage that needs DuckDB's httpfs extension, which is downloaded at run time).
+    if table == "spans" and not object_store.is_s3(path):
         tid = sample_trace_id(path)
         report.lookup = {"before": trace_lookup(path, tid)} if tid else None
     delta = DeltaTable.forPath(spark, path)
@@ -229,7 +231,7 @@ def maintain_table(
     # 1. TTL: whole date partitions older than the table's retention.
     days = settings.retention_days_for(table)
     cutoff = today - timedelta(days=days)
-    parts = partition_files(path, target_bytes) if partitioned else []
+    parts = partition_files(path, target_bytes, settings) if partitioned else []
     expired = [p for p in parts if p.date is not None and p.date < cutoff]
     report.ttl = {
         "retention_days": days,
@@ -265,7 +267,8 @@ def maintain_table(
         "spark.databricks.delta.optimize.maxFileSize": str(target_bytes),
         "spark.databricks.delta.optimize.minFileSize": str(target_bytes // 2),
     }
-    if not dry_run and (todo or (not partitioned and table_state(path).files >= MIN_SMALL_FILES)):
+    unpartitioned_files = 0 if partitioned else table_state(path, settings).files
+    if not dry_run and (todo or unpartitioned_files >= MIN_SMALL_FILES):
         with _spark_conf(spark, optimize_conf):
             wheres: list[str | None] = [
                 f"date = '{p.date.isoformat()}'" if p.date else "date IS NULL" for p in todo
@@ -305,7 +308,7 @@ def maintain_table(
             f"files older than {hours} h"
         )
 
-    report.after = table_state(path).as_json()
+    report.after = table_state(path, settings).as_json()
     if report.lookup is not None:
         report.lookup["after"] = trace_lookup(path, report.lookup["before"]["trace_id"])
     report.seconds = round(time.monotonic() - t0, 2)

@@ -136,7 +136,9 @@ def is_complete(path: Path) -> bool:
 
 def ensure_spark_jars(settings: Settings, progress: Progress = print) -> Path:
     """Connector jars for Spark, without anything pyspark ships already."""
-    return _ensure_spark_classpath(settings, "jvm/spark/pom.xml", spark_jars_dir(settings), progress)
+    return _ensure_spark_classpath(
+        settings, "jvm/spark/pom.xml", spark_jars_dir(settings), progress
+    )
 
 
 def s3_jars_dir(settings: Settings) -> Path:
@@ -149,9 +151,7 @@ def ensure_s3_jars(settings: Settings, progress: Progress = print) -> Path:
     return _ensure_spark_classpath(settings, "jvm/s3/pom.xml", s3_jars_dir(settings), progress)
 
 
-def _ensure_spark_classpath(
-    settings: Settings, pom: str, final: Path, progress: Progress
-) -> Path:
+def _ensure_spark_classpath(settings: Settings, pom: str, final: Path, progress: Progress) -> Path:
     if is_complete(final):
         return final
     progress(f"resolving the jars of {pom} into {final}")
@@ -215,6 +215,17 @@ def spark_jars(settings: Settings) -> list[Path]:
     # in spark_session with a message that says so.
     extra = sorted(s3.glob("*.jar")) if is_complete(s3) else []
     return [*sorted(folder.glob("*.jar")), decoder / "otlp-decoder.jar", *extra]
+
+
+def require_s3_jars(settings: Settings) -> Path:
+    """The S3A jars an ``s3a://`` lake needs; fails clearly when setup has not fetched them."""
+    folder = s3_jars_dir(settings)
+    if not is_complete(folder):
+        raise SetupError(
+            f"the lake {settings.lake} is on S3 but the S3A jars are missing in {folder}; "
+            "run `make setup` (it resolves jvm/s3/pom.xml)"
+        )
+    return folder
 
 
 def kafka_jars(settings: Settings) -> Path:

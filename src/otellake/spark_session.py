@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from otellake import provision
+from otellake import object_store, provision
 from otellake.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,6 +46,11 @@ def session_conf(settings: Settings, master: str | None = None) -> dict[str, str
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         **DELTA_CONF,
     }
+    if object_store.needs_s3(settings):
+        # The lake on S3 (s3a://): endpoint, region, addressing; credentials from the env only.
+        if object_store.is_s3(settings.lake):
+            provision.require_s3_jars(settings)
+        conf |= {f"spark.hadoop.{k}": v for k, v in object_store.hadoop_conf(settings).items()}
     if on_one_machine(master):
         conf |= {
             "spark.driver.host": "127.0.0.1",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from otellake import lake
+from otellake import lake, object_store
 from otellake.analytics.dialects import DUCKDB, SPARK, Dialect
 from otellake.errors import BadInput, OtelLakeError
 from otellake.settings import Settings
@@ -57,12 +57,12 @@ class DuckDBEngine:
     def _register(self, table: str) -> None:
         if table in self._registered:
             return
-        from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
         path = lake.table_path(self.settings, table)
         try:
-            delta = DeltaTable(path)
+            # s3a:// lakes: delta-rs reads s3:// with the same endpoint settings as Spark
+            delta = object_store.open_delta_table(self.settings, path)
         except TableNotFoundError:
             raise LakeMissing(
                 f"no table {table!r} at {path}; is OTELLAKE_LAKE={self.settings.lake} right, "
@@ -76,6 +76,8 @@ class DuckDBEngine:
             relation = self.con.read_parquet(files, hive_partitioning=True, union_by_name=True)
             relation.create_view(table)
         else:
+            # Object storage: DuckDB's httpfs extension would be downloaded at run time, so
+            # delta-rs reads the files (same storage options) as an Arrow dataset.
             self.con.register(table, delta.to_pyarrow_dataset())
         self._registered.add(table)
 
@@ -133,5 +135,6 @@ def make_engine(name: str, settings: Settings, spark: SparkSession | None = None
             from otellake.spark_session import build_spark_session
 
             spark = build_spark_session(settings, app_name="otellake-analyze")
+        object_store.check_lake_reachable(spark, settings)
         return SparkEngine(spark, settings)
     raise BadInput(f"unknown engine {name!r}; expected 'duckdb' or 'spark'")

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from otellake import jvm_decoders, lake
+from otellake import jvm_decoders, lake, object_store
 from otellake.durations import parse_duration, spark_interval
 from otellake.errors import BadInput, OtelLakeError
 from otellake.ingest.pipelines import PIPELINES, SignalPipeline
@@ -366,6 +366,7 @@ def run_ingest(
     stop: threading.Event | None = None,
 ) -> list[dict[str, Any]]:
     """Start one query per signal and run until done (available-now) or asked to stop."""
+    object_store.check_lake_reachable(spark, settings)  # an S3 lake: fail now, naming it
     stop = stop or threading.Event()
     reporter = ProgressReporter(settings, emit)
     spark.streams.addListener(reporter)
