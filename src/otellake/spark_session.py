@@ -75,6 +75,8 @@ def build_spark_session(
 
     from pyspark.sql import SparkSession
 
+    if object_store.is_s3(settings.lake):  # before the JVM starts: its environment is fixed
+        object_store.require_credentials(settings, settings.lake)
     conf = {**session_conf(settings, master), **(extra_conf or {})}
     if "PYSPARK_GATEWAY_PORT" in os.environ:
         # Launched by spark-submit: its --master, --jars/--packages and --conf already apply.
