@@ -48,7 +48,7 @@ def test_spark_reads_the_topic(stack: Settings, spark: Any) -> None:
     _produce(stack, topic, values)
     df = (
         spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", stack.kafka_bootstrap)
+        .options(**kafka_clients.spark_options(stack))
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .load()

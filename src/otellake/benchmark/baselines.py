@@ -397,7 +397,7 @@ def kafka_batch(spark: SparkSession, settings: Settings, topic: str) -> DataFram
     """The topic from its earliest to its latest offset, with our ingest's source options."""
     return (
         spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .options(**kafka_clients.spark_options(settings))
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .option("endingOffsets", "latest")

@@ -95,6 +95,7 @@ class KafkaSink(MemorySink):
         self.failures: list[BaseException] = []
         self._pending: deque[Any] = deque()
         _check_reachable(settings)
+        kafka_clients.preflight(settings)  # a refused login fails now, with the broker's reason
         # creates missing topics, as `otellake up` does; fails clearly when nobody answers
         kafka_clients.ensure_topics(
             settings, list(self.topics.values()), partitions=settings.topic_partitions

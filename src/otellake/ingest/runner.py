@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from otellake import jvm_decoders, lake, object_store
+from otellake import jvm_decoders, kafka_clients, lake, object_store
 from otellake.durations import parse_duration, spark_interval
 from otellake.errors import BadInput, OtelLakeError
 from otellake.ingest.pipelines import PIPELINES, SignalPipeline
@@ -72,7 +72,7 @@ def kafka_source(
 ) -> DataFrame:
     reader = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .options(**kafka_clients.spark_options(settings))
         .option("subscribe", topic)
         # Offsets deleted by retention before we read them fail the query loudly, unless the
         # operator explicitly accepts the loss (see README, "Data loss").
@@ -315,11 +315,15 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def _raise_failure(query: StreamingQuery) -> None:
+def _raise_failure(query: StreamingQuery, settings: Settings) -> None:
     exc = query.exception()
     if exc is None:
         return
     text = str(exc)
+    if "AuthenticationException" in text:
+        # Retrying a refused login from the checkpoint would only repeat it.
+        reason = text.partition("AuthenticationException: ")[2].splitlines()[0:1]
+        raise kafka_clients.auth_error(settings, reason[0] if reason else text.splitlines()[0])
     if "data loss" in text.lower() or ("lost" in text.lower() and "offset" in text.lower()):
         raise DataLossError(
             f"query {query.name}: Kafka no longer has offsets the checkpoint expects (retention "
@@ -368,6 +372,9 @@ def run_ingest(
     """Start one query per signal and run until done (available-now) or asked to stop."""
     object_store.check_lake_reachable(spark, settings)  # an S3 lake: fail now, naming it
     stop = stop or threading.Event()
+    # A refused login fails here, in seconds, with the broker's reason; Spark's Kafka source
+    # would retry it (and the supervisor restart it) for minutes. No broker: the queries wait.
+    kafka_clients.preflight(settings)
     reporter = ProgressReporter(settings, emit)
     spark.streams.addListener(reporter)
     queries: list[StreamingQuery] = []
@@ -400,8 +407,8 @@ def run_ingest(
                     try:
                         if died:
                             raise OtelLakeError(f"query {q.name} stopped without an error")
-                        _raise_failure(q)
-                    except DataLossError:
+                        _raise_failure(q, settings)
+                    except (DataLossError, kafka_clients.KafkaAuthError):
                         raise
                     except OtelLakeError as exc:
                         if restarts[i] >= MAX_RESTARTS:
@@ -435,8 +442,8 @@ def run_ingest(
                         _stop_gracefully(q)
             for q in queries:
                 try:
-                    _raise_failure(q)
-                except DataLossError:
+                    _raise_failure(q, settings)
+                except (DataLossError, kafka_clients.KafkaAuthError):
                     raise
                 except OtelLakeError as exc:
                     if not stop.is_set():

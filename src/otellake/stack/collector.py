@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from otellake import provision
+from otellake import kafka_security, provision
 from otellake.settings import Settings
 from otellake.stack.processes import ServiceFiles
 
@@ -26,13 +26,16 @@ def config_path(settings: Settings) -> Path:
 
 
 def render_config(settings: Settings) -> str:
-    """``otel-collector/config.yaml`` with the settings' broker list filled in.
+    """``otel-collector/config.yaml`` with the settings' broker list filled in, plus the kafka
+    exporter's ``auth`` / ``tls`` blocks when Kafka security is set.
 
-    The remaining ``${env:OTELLAKE_*}`` references resolve from :func:`environment`.
+    The remaining ``${env:OTELLAKE_*}`` references (the password among them) resolve from
+    :func:`environment`: the rendered file never holds the password.
     """
     template = yaml.safe_load(provision.project_file("otel-collector/config.yaml").read_text())
     kafka = template["exporters"]["kafka"]
     kafka["brokers"] = [s.strip() for s in settings.kafka_bootstrap.split(",")]
+    kafka.update(kafka_security.client_options(settings).collector)
     # Record the values the ${env:...} references resolve to, so that a changed setting
     # shows up as a changed file (see `up`).
     header = "".join(f"# {k}={v}\n" for k, v in sorted(_values(settings).items()))
@@ -41,7 +44,7 @@ def render_config(settings: Settings) -> str:
 
 def environment(settings: Settings) -> dict[str, str]:
     """The values config.yaml reads, taken from the settings (not the caller's env)."""
-    return {**os.environ, **_values(settings)}
+    return {**os.environ, **_values(settings), **kafka_security.client_options(settings).env}
 
 
 def _values(settings: Settings) -> dict[str, str]:

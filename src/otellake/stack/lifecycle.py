@@ -78,9 +78,13 @@ def up(settings: Settings, progress: Progress = print) -> list[ServiceStatus]:
         fmt = kafka_broker.format_command(settings)
         if fmt is not None:
             progress(f"formatting Kafka storage in {kafka_broker.data_dir(settings)}")
-            _run_once(fmt, broker_files)
+            _run_once(fmt, broker_files, env=kafka_broker.environment(settings))
         started = time.monotonic()
-        broker_pid = start_detached(broker_files, kafka_broker.start_command(settings))
+        broker_pid = start_detached(
+            broker_files,
+            kafka_broker.start_command(settings),
+            env=kafka_broker.environment(settings),
+        )
         progress(f"started Kafka broker (pid {broker_pid}) on {settings.kafka_bootstrap}")
         wait_until(
             lambda: kafka_broker.ready(settings),
@@ -150,12 +154,12 @@ def _same_config(path: Path, wanted: str, what: str, pid: int) -> None:
         )
 
 
-def _run_once(cmd: list[str], files: ServiceFiles) -> None:
+def _run_once(cmd: list[str], files: ServiceFiles, env: dict[str, str] | None = None) -> None:
     import subprocess
 
     files.logfile.parent.mkdir(parents=True, exist_ok=True)
     with files.logfile.open("ab") as log:
-        subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True)
+        subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True, env=env)
 
 
 def collector_pid_or_none(settings: Settings) -> int | None:
