@@ -212,6 +212,9 @@ def ingest(
         starting_timestamp=starting_timestamp,
         accept_data_loss=accept_data_loss,
     )
+    from otellake import kafka_clients
+
+    kafka_clients.preflight(settings)  # a refused login fails before the JVM starts
     spark = build_spark_session(settings, app_name=f"otellake-ingest-{signal}")
     _progress(
         f"ingesting {', '.join(options.signals)} from {settings.kafka_bootstrap} "
