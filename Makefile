@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 REPORT_SINCE ?= 24h
 
-.PHONY: bench bench-quick help setup up down status demo test test-fast test-long lint fmt descriptors clean notebook report
+.PHONY: bench bench-quick help setup up down status demo test test-fast test-long lint fmt descriptors clean notebook report cluster-up cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,6 +33,12 @@ down: ## stop the local Kafka broker and Collector
 
 status: ## show the local services
 	$(BIN)/otellake status
+
+cluster-up: ## start a Spark standalone master and one worker on 127.0.0.1 (waits until registered)
+	$(BIN)/otellake cluster up
+
+cluster-down: ## stop the Spark master and worker that cluster-up started
+	$(BIN)/otellake cluster down
 
 demo: ## run the pipeline end to end on local defaults (stack up, telemetry in, stack down)
 	OTELLAKE_TRIGGER=$${OTELLAKE_TRIGGER:-1s} $(BIN)/otellake demo
@@ -68,5 +74,6 @@ fmt: ## format the code with ruff
 	$(BIN)/ruff format src tests jobs bench
 
 clean: ## stop services and remove local state (var/), keeping the download cache
+	-$(BIN)/otellake cluster down
 	-$(BIN)/otellake down
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
