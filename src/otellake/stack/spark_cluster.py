@@ -194,21 +194,20 @@ def down(settings: Settings, progress: Progress = print) -> None:
 
 def status(settings: Settings) -> list[ServiceStatus]:
     """Both daemons, like `otellake status` shows the broker and the Collector."""
-    workers = alive_workers(settings)
+    checks = {
+        MASTER: lambda: master_state(settings) is not None,
+        WORKER: lambda: alive_workers(settings) >= 1,
+    }
+    ports = {MASTER: {"master": settings.spark_master_port, "ui": settings.spark_ui_port}}
     result = []
-    for name, ports, ready in (
-        (
-            MASTER,
-            {"master": settings.spark_master_port, "ui": settings.spark_ui_port},
-            master_state(settings) is not None,
-        ),
-        (WORKER, {}, workers >= 1),
-    ):
+    for name in (MASTER, WORKER):
         daemon_pid = pid(settings, name)
         state: Literal["ready", "starting", "stopped"] = "stopped"
-        if daemon_pid is not None:
-            state = "ready" if ready else "starting"
+        if daemon_pid is not None:  # ask the master only when one of ours runs
+            state = "ready" if checks[name]() else "starting"
         result.append(
-            ServiceStatus(name, state, daemon_pid, ports, str(files(settings, name).logfile))
+            ServiceStatus(
+                name, state, daemon_pid, ports.get(name, {}), str(files(settings, name).logfile)
+            )
         )
     return result
