@@ -141,8 +141,9 @@ def test_wrong_password_ingest_fails_fast(sasl_stack: Settings) -> None:
         timeout_s=120,
     )
     assert rc == 1, output
-    assert f"Kafka at {wrong.kafka_bootstrap} (OTELLAKE_KAFKA_BOOTSTRAP): authentication failed" in (
-        output
+    assert (
+        f"Kafka at {wrong.kafka_bootstrap} (OTELLAKE_KAFKA_BOOTSTRAP): authentication failed"
+        in (output)
     )
     assert seconds < 60, output  # the login is checked before the Spark session starts
     print(f"ingest with a wrong password failed after {seconds:.1f}s")
@@ -174,8 +175,9 @@ def test_wrong_password_in_spark_itself_is_not_retried(sasl_stack: Settings) -> 
     output = " ".join(log.read_text().split())
     assert proc.returncode == 1, output[-3000:]
     assert "SaslAuthenticationException" in output  # Spark's Kafka client met it
-    assert f"Kafka at {wrong.kafka_bootstrap} (OTELLAKE_KAFKA_BOOTSTRAP): authentication failed" in (
-        output
+    assert (
+        f"Kafka at {wrong.kafka_bootstrap} (OTELLAKE_KAFKA_BOOTSTRAP): authentication failed"
+        in (output)
     )
     assert "restarting in" not in output
     print(f"Spark ingest with a wrong password (no pre-flight) failed after {seconds:.1f}s")
@@ -196,6 +198,9 @@ def test_no_secret_in_any_file_or_command_line(sasl_stack: Settings) -> None:
         if s.encode() in p.read_bytes()
     ]
     assert leaks == []
+    # nor the SCRAM verifier the storage tool prints when it creates the user
+    assert "storedKey" not in (home / "logs/kafka.log").read_text()
+    assert "UserScramCredentialRecord(<redacted>)" in (home / "logs/kafka.log").read_text()
     assert "${env:OTELLAKE_KAFKA_PASSWORD}" in (home / "collector/config.yaml").read_text()
     # the running services got the password through their environment, not their arguments
     for service in ("kafka", "collector"):

@@ -178,6 +178,15 @@ def _scram_user(settings: Settings) -> list[str]:
     ]
 
 
+def redact_format_output(text: str) -> str:
+    """The storage tool prints the bootstrap records, SCRAM verifiers (salt, stored and
+    server keys) included: a log keeps none of them."""
+    return _SCRAM_RECORD.sub("UserScramCredentialRecord(<redacted>)", text)
+
+
+_SCRAM_RECORD = re.compile(r"UserScramCredentialRecord\([^)]*\)")
+
+
 def environment(settings: Settings) -> dict[str, str]:
     """The broker's (and the storage tool's) environment: the password its JAAS lines read."""
     return {**os.environ, **kafka_security.client_options(settings).env}

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Literal
 
 from otellake import kafka_clients
-from otellake.errors import BadInput, PortInUse
+from otellake.errors import BadInput, PortInUse, ServiceNotReady
 from otellake.settings import Settings
 from otellake.stack import collector, kafka_broker
 from otellake.stack.processes import (
     ServiceFiles,
+    log_tail,
     port_is_free,
     process_alive,
     running_pid,
@@ -78,7 +79,12 @@ def up(settings: Settings, progress: Progress = print) -> list[ServiceStatus]:
         fmt = kafka_broker.format_command(settings)
         if fmt is not None:
             progress(f"formatting Kafka storage in {kafka_broker.data_dir(settings)}")
-            _run_once(fmt, broker_files, env=kafka_broker.environment(settings))
+            _run_once(
+                fmt,
+                broker_files,
+                env=kafka_broker.environment(settings),
+                redact=kafka_broker.redact_format_output,
+            )
         started = time.monotonic()
         broker_pid = start_detached(
             broker_files,
@@ -154,12 +160,26 @@ def _same_config(path: Path, wanted: str, what: str, pid: int) -> None:
         )
 
 
-def _run_once(cmd: list[str], files: ServiceFiles, env: dict[str, str] | None = None) -> None:
+def _run_once(
+    cmd: list[str],
+    files: ServiceFiles,
+    env: dict[str, str] | None = None,
+    redact: Callable[[str], str] = lambda text: text,
+) -> None:
+    """Run a one-off step to its end; its output, redacted, goes to the service's log."""
     import subprocess
 
     files.logfile.parent.mkdir(parents=True, exist_ok=True)
-    with files.logfile.open("ab") as log:
-        subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True, env=env)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, errors="replace", check=False, env=env
+    )
+    with files.logfile.open("a") as log:
+        log.write(redact(proc.stdout + proc.stderr))
+    if proc.returncode != 0:
+        raise ServiceNotReady(
+            f"{files.name}: the one-off step before its start exited with {proc.returncode}; "
+            f"last log lines:\n{log_tail(files.logfile)}"
+        )
 
 
 def collector_pid_or_none(settings: Settings) -> int | None:
