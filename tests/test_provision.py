@@ -22,6 +22,10 @@ def test_kafka_broker_jars() -> None:
     folder = provision.kafka_jars(Settings())
     names = {provision._artifact_name(j.name) for j in (folder / "lib").glob("*.jar")}
     assert {"kafka_2.13", "kafka-clients", "log4j-core", "log4j-slf4j2-impl"} <= names
+    # the SLF4J 2 API that log4j-slf4j2-impl binds to (with 1.7.x the broker logs nothing)
+    assert [j.name.startswith("slf4j-api-2.") for j in (folder / "lib").glob("slf4j-api-*")] == [
+        True
+    ]
     assert (folder / "log4j2.properties").is_file()
 
 
