@@ -114,6 +114,11 @@ def test_wrong_password_python_clients_say_authentication_failed(sasl_stack: Set
     assert message.startswith(f"Kafka at {wrong.kafka_bootstrap} (OTELLAKE_KAFKA_BOOTSTRAP): ")
     assert "authentication failed for user 'otellake'" in message
     assert "invalid credentials with SASL mechanism SCRAM-SHA-256" in message
+    # the right password with a mechanism the listener does not offer
+    with pytest.raises(
+        KafkaAuthError, match=r"offers SASL mechanisms \['SCRAM-SHA-256'\], not PLAIN"
+    ):
+        kafka_clients.preflight(sasl_stack.model_copy(update={"kafka_sasl_mechanism": "PLAIN"}))
     # a client built directly explains its bootstrap timeout the same way
     started = time.monotonic()
     with pytest.raises(KafkaAuthError, match="authentication failed"):
