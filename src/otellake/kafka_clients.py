@@ -89,7 +89,10 @@ def consumer(settings: Settings, *topics: str, **options: Any) -> KafkaConsumer:
 def preflight(settings: Settings, timeout_s: float = PREFLIGHT_TIMEOUT_S) -> bool:
     """Log in once before a long-running job starts: :class:`KafkaAuthError` when the brokers
     refuse the credentials (a Spark query would retry them for minutes). Returns False when
-    no broker answered (the job's own retries handle an outage), True when one did."""
+    no broker answered (the job's own retries handle an outage), else True. Without SASL or
+    TLS there is no login to check: True at once."""
+    if not (kafka_security.uses_sasl(settings) or kafka_security.uses_tls(settings)):
+        return True
     try:
         reason = kafka_login.refusal(settings, timeout_s)
     except OSError:
