@@ -8,7 +8,8 @@
 - the Collector kafka exporter's ``auth`` / ``tls`` blocks, whose password is a
   ``${env:OTELLAKE_KAFKA_PASSWORD}`` reference: the rendered config never holds the secret.
 
-Nothing else in the package spells a security option.
+Nothing else in the package spells a client's security option (the local broker's server side
+is in ``stack/kafka_broker.py``).
 """
 
 from __future__ import annotations
