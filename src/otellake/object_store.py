@@ -56,6 +56,11 @@ def hadoop_conf(settings: Settings) -> dict[str, str]:
         "fs.s3a.aws.credentials.provider": ENV_CREDENTIALS_PROVIDER,
         "fs.s3a.endpoint.region": settings.s3_region,
         "fs.s3a.path.style.access": str(settings.s3_path_style).lower(),
+        # The optimized copyFromLocalFile (how streaming state stores upload their RocksDB
+        # files) uploads with the SDK's async Netty client, which on pyspark's Netty 4.2 takes
+        # the server's "100 Continue" for the answer (S3Exception, status 100) and S3A retries
+        # it for minutes; the plain path writes through the sync client like every other file.
+        "fs.s3a.optimized.copy.from.local.enabled": "false",
     }
     if settings.s3_endpoint:
         conf["fs.s3a.endpoint"] = settings.s3_endpoint
