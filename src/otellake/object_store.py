@@ -188,7 +188,11 @@ def check_lake_reachable(spark: SparkSession, settings: Settings) -> None:
 
 def _java_reason(exc: Any) -> str:
     java = getattr(exc, "java_exception", None)
-    text = str(java.toString()) if java is not None else str(exc)
+    causes = []
+    while java is not None and len(causes) < 10:  # the S3 error code sits in a cause
+        causes.append(str(java.toString()))
+        java = java.getCause()
+    text = "\n".join(causes) or str(exc)
     if "S3AFileSystem not found" in text:
         return "the S3A jars are not on Spark's classpath (run `make setup`: jvm/s3/pom.xml)"
     return _s3_reason(text)

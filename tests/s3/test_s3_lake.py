@@ -117,4 +117,3 @@ def test_ingest_to_s3_then_both_engines_agree(
     (spans_report,) = report["tables"]
     assert spans_report["before"]["rows"] == spans_report["after"]["rows"] == SPANS
     assert api.run("latency", SpanFilter(window), DuckDBEngine(settings)).rows == latency
-
