@@ -188,7 +188,7 @@ def check_lake_reachable(spark: SparkSession, settings: Settings) -> None:
 
 def _java_reason(exc: Any) -> str:
     java = getattr(exc, "java_exception", None)
-    causes = []
+    causes: list[str] = []
     while java is not None and len(causes) < 10:  # the S3 error code sits in a cause
         causes.append(str(java.toString()))
         java = java.getCause()
