@@ -9,6 +9,9 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from otellake import object_store
 from otellake.analytics import api
 from otellake.analytics.engines import DuckDBEngine, SparkEngine
@@ -117,3 +120,17 @@ def test_ingest_to_s3_then_both_engines_agree(
     (spans_report,) = report["tables"]
     assert spans_report["before"]["rows"] == spans_report["after"]["rows"] == SPANS
     assert api.run("latency", SpanFilter(window), DuckDBEngine(settings)).rows == latency
+
+
+def test_bad_endpoint_setting_names_the_value() -> None:
+    with pytest.raises(
+        ValidationError, match=r"bad S3 endpoint '127\.0\.0\.1:9000'; expected a URL"
+    ):
+        Settings(s3_endpoint="127.0.0.1:9000")
+    assert Settings(s3_endpoint="").s3_endpoint is None
+    assert Settings(s3_endpoint="https://s3.example.test/").s3_endpoint == "https://s3.example.test"
+    assert not object_store.is_s3("/tmp/lake") and not object_store.is_s3("file:///tmp/lake")
+    assert object_store.delta_rs_location(Settings(), "/tmp/lake/spans") == (
+        "/tmp/lake/spans",
+        None,
+    )
