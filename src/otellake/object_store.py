@@ -33,6 +33,17 @@ ENV_CREDENTIALS_PROVIDER = (
 )
 
 
+# The reachability probe gives up after one try and a few seconds; ingest itself keeps S3A's
+# patient defaults (retries with backoff over minutes) for blips of a running job.
+PROBE_CONF = {
+    "fs.s3a.attempts.maximum": "1",
+    "fs.s3a.retry.limit": "1",
+    "fs.s3a.retry.interval": "200ms",
+    "fs.s3a.connection.establish.timeout": "5s",
+    "fs.s3a.connection.timeout": "20s",
+}
+
+
 class ObjectStoreError(OtelLakeError):
     """The lake's object store is unreachable, refuses the credentials, or has none to use."""
 
@@ -175,10 +186,19 @@ def check_lake_reachable(spark: SparkSession, settings: Settings) -> None:
     require_credentials(settings, settings.lake)
     from py4j.protocol import Py4JJavaError
 
-    from otellake.lake import path_exists
-
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    conf = jvm.org.apache.hadoop.conf.Configuration(spark.sparkContext._jsc.hadoopConfiguration())
+    for key, value in PROBE_CONF.items():
+        conf.set(key, value)
+    path = jvm.org.apache.hadoop.fs.Path(settings.lake)
     try:
-        path_exists(spark, settings.lake)
+        # a file system of its own (not the cached one), so its few retries stay with the probe
+        fs = jvm.org.apache.hadoop.fs.FileSystem.newInstance(path.toUri(), conf)
+        try:
+            fs.exists(path)
+        finally:
+            fs.close()
     except Py4JJavaError as exc:  # the JVM's S3A exception
         raise ObjectStoreError(
             f"cannot reach the lake {settings.lake} on {describe_endpoint(settings)}: "

@@ -7,13 +7,16 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from otellake import object_store
 from otellake.analytics import api
 from otellake.analytics.engines import DuckDBEngine
 from otellake.object_store import ObjectStoreError
 from otellake.settings import Settings
+from otellake.stack.processes import free_port
 from tests.conftest import settings_env
 from tests.s3.conftest import MotoServer, s3_settings, start_moto, stop_moto
 
@@ -85,3 +88,18 @@ def test_missing_credentials_fail_before_any_request(
     assert proc.returncode == 1, proc.stdout + proc.stderr
     error = " ".join(proc.stderr.split())
     assert moto_server.endpoint in error and "AWS_SECRET_ACCESS_KEY not set" in error, error
+
+
+def test_unreachable_endpoint_fails_fast_naming_it(spark: Any, tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = s3_settings(Settings(home=tmp_path), tmp_path / "home", dead, "otellake-nobucket")
+    object_store.configure_session(spark, settings)
+    for check in (
+        lambda: object_store.check_lake_reachable(spark, settings),  # what ingest runs first
+        lambda: api.analyze("latency", engine=DuckDBEngine(settings), since="1h"),
+    ):
+        t0 = time.monotonic()
+        with pytest.raises(ObjectStoreError) as caught:
+            check()
+        assert time.monotonic() - t0 < 30
+        assert f"S3 endpoint {dead}" in str(caught.value) and "no answer" in str(caught.value)
