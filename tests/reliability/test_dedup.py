@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from otellake import kafka_clients
+from otellake.ingest.runner import CheckpointWithoutDedupState
 from otellake.settings import Settings
 from tests.ingest.conftest import ingest_now, produce, read_table
 from tests.otlp_builders import request, span, span_id, trace_id
@@ -49,3 +52,21 @@ def test_retried_exports_land_once(lake_settings: Settings, spark: Any) -> None:
     assert spans_table.where("span_name = 'late-new'").count() == 1
     index = read_table(spark, lake_settings, "trace_index").where(f"trace_id = '{tid.hex()}'")
     assert sum(r.span_count for r in index.collect()) == 10
+
+
+def test_a_checkpoint_without_dedup_state_stops_with_what_to_do(
+    lake_settings: Settings, spark: Any
+) -> None:
+    """A lake ingested before the dedup existed (or with it off) is not restarted 8 times in
+    vain: the run stops at once and says how to resume it."""
+    one_a = _request([span("a", trace_id(), span_id())])
+    produce(lake_settings, lake_settings.topic_spans, [one_a])
+    ingest_now(spark, lake_settings.model_copy(update={"dedup_window": "0"}))
+    one_b = _request([span("b", trace_id(), span_id())])
+    produce(lake_settings, lake_settings.topic_spans, [one_b])
+    started = time.monotonic()
+    with pytest.raises(CheckpointWithoutDedupState, match="OTELLAKE_DEDUP_WINDOW=0"):
+        ingest_now(spark, lake_settings)
+    assert time.monotonic() - started < 60  # no restarts with backoff
+    ingest_now(spark, lake_settings.model_copy(update={"dedup_window": "0"}))
+    assert read_table(spark, lake_settings, "spans").count() == 2

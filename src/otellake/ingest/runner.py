@@ -44,6 +44,12 @@ class DataLossError(OtelLakeError):
     """Kafka no longer has offsets the checkpoint expects (retention deleted them)."""
 
 
+class CheckpointWithoutDedupState(OtelLakeError):
+    """The query's checkpoint was written without the dedup operator (OTELLAKE_DEDUP_WINDOW=0,
+    or a version before dedup); Spark cannot add a stateful operator to it, so a restart
+    would fail the same way."""
+
+
 @dataclass(frozen=True)
 class IngestOptions:
     signals: tuple[Signal, ...] = ("traces", "logs", "metrics")
@@ -320,6 +326,10 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(s, h)
 
 
+# Failures a restart from the checkpoint would only repeat: the run stops with them.
+NOT_RESTARTED = (DataLossError, CheckpointWithoutDedupState, kafka_clients.KafkaAuthError)
+
+
 def _raise_failure(query: StreamingQuery, settings: Settings) -> None:
     exc = query.exception()
     if exc is None:
@@ -329,6 +339,14 @@ def _raise_failure(query: StreamingQuery, settings: Settings) -> None:
         # Retrying a refused login from the checkpoint would only repeat it.
         reason = text.partition("AuthenticationException: ")[2].splitlines()[0:1]
         raise kafka_clients.auth_error(settings, reason[0] if reason else text.splitlines()[0])
+    if "STREAMING_STATEFUL_OPERATOR_MISSING_STATE_DIRECTORY" in text:
+        raise CheckpointWithoutDedupState(
+            f"query {query.name}: its checkpoint "
+            f"{lake.checkpoint_path(settings, str(query.name))} has no dedup state: it was "
+            "written with OTELLAKE_DEDUP_WINDOW=0 or by a version before the dedup existed, "
+            "and Spark cannot add the dedup to it. Run this checkpoint with "
+            "OTELLAKE_DEDUP_WINDOW=0 (it still resumes exactly once), or start a new lake"
+        )
     if "data loss" in text.lower() or ("lost" in text.lower() and "offset" in text.lower()):
         raise DataLossError(
             f"query {query.name}: Kafka no longer has offsets the checkpoint expects (retention "
@@ -413,7 +431,7 @@ def run_ingest(
                         if died:
                             raise OtelLakeError(f"query {q.name} stopped without an error")
                         _raise_failure(q, settings)
-                    except (DataLossError, kafka_clients.KafkaAuthError):
+                    except NOT_RESTARTED:
                         raise
                     except OtelLakeError as exc:
                         if restarts[i] >= MAX_RESTARTS:
@@ -448,7 +466,7 @@ def run_ingest(
             for q in queries:
                 try:
                     _raise_failure(q, settings)
-                except (DataLossError, kafka_clients.KafkaAuthError):
+                except NOT_RESTARTED:
                     raise
                 except OtelLakeError as exc:
                     if not stop.is_set():
