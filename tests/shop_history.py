@@ -10,7 +10,6 @@ ordinary traffic.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,11 +17,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from otellake import kafka_clients
 from otellake.cli import app
 from otellake.settings import Settings
 from tests.conftest import settings_env
-from tests.ingest.conftest import ingest_now
+from tests.ingest.conftest import ingest_now, own_topics_settings
 
 HOURS = 3
 RATE = 20  # spans per second
@@ -50,17 +48,7 @@ def shop_history(
     if "lake" in _made:
         return _made["lake"]
     folder = tmp_path_factory.mktemp("shop-history")
-    tag = uuid.uuid4().hex[:10]
-    settings = stack.model_copy(
-        update={
-            "home": folder / "home",
-            "lake": str(folder / "lake"),
-            "topic_spans": f"spans_{tag}",
-            "topic_logs": f"logs_{tag}",
-            "topic_metrics": f"metrics_{tag}",
-        }
-    )
-    kafka_clients.ensure_topics(settings, list(settings.topics.values()), partitions=3)
+    settings = own_topics_settings(stack, folder)
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     start = end - timedelta(hours=HOURS)
     truth_path = folder / "truth.json"

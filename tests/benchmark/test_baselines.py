@@ -22,7 +22,7 @@ from otellake.generate.otlp_json import to_otlp_json
 from otellake.generate.run import GenerateOptions, generate, generate_records
 from otellake.settings import Settings
 from tests import otlp_builders as otlp
-from tests.ingest.conftest import ingest_now, read_table
+from tests.ingest.conftest import ingest_now, own_topics_settings, read_table
 
 SPANS = 3000
 # ten minutes across midnight: two date partitions
@@ -45,17 +45,8 @@ class Runs:
 def runs(stack: Settings, spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     """Our ingest and the three baselines over the same seeded spans, once for the module."""
     tmp = tmp_path_factory.mktemp("baselines")
+    settings = own_topics_settings(stack, tmp)
     tag = uuid.uuid4().hex[:10]
-    settings = stack.model_copy(
-        update={
-            "home": tmp / "home",
-            "lake": str(tmp / "lake"),
-            "topic_spans": f"spans_{tag}",
-            "topic_logs": f"logs_{tag}",
-            "topic_metrics": f"metrics_{tag}",
-        }
-    )
-    kafka_clients.ensure_topics(settings, list(settings.topics.values()), partitions=3)
     otlp_json_topic, flat_json_topic = topics(tag)
 
     assert generate(settings, OPTIONS).spans == SPANS  # otlp_proto, what our ingest reads

@@ -13,14 +13,14 @@ from otellake.ingest.runner import IngestOptions, run_ingest
 from otellake.settings import Settings
 
 
-@pytest.fixture
-def lake_settings(stack: Settings, tmp_path: Path) -> Settings:
-    """The shared stack's broker, with this test's own topics, home and lake."""
+def own_topics_settings(stack: Settings, folder: Path) -> Settings:
+    """The shared stack's broker, with uuid topics (created) and a home and lake in
+    ``folder``."""
     tag = uuid.uuid4().hex[:10]
     settings = stack.model_copy(
         update={
-            "home": tmp_path / "home",
-            "lake": str(tmp_path / "lake"),
+            "home": folder / "home",
+            "lake": str(folder / "lake"),
             "topic_spans": f"spans_{tag}",
             "topic_logs": f"logs_{tag}",
             "topic_metrics": f"metrics_{tag}",
@@ -28,6 +28,12 @@ def lake_settings(stack: Settings, tmp_path: Path) -> Settings:
     )
     kafka_clients.ensure_topics(settings, list(settings.topics.values()), partitions=3)
     return settings
+
+
+@pytest.fixture
+def lake_settings(stack: Settings, tmp_path: Path) -> Settings:
+    """The shared stack's broker, with this test's own topics, home and lake."""
+    return own_topics_settings(stack, tmp_path)
 
 
 def produce(settings: Settings, topic: str, values: list[bytes], key: bytes | None = None) -> None:
