@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,25 @@ import pytest
 from otellake import kafka_clients, lake
 from otellake.ingest.runner import IngestOptions, run_ingest
 from otellake.settings import Settings
+
+
+class BackgroundIngest:
+    """`ingest` of the traces running in a thread until ``stop`` is set; its exception and
+    progress lines are kept for the test's assertions."""
+
+    def __init__(self, spark: Any, settings: Settings, trigger: str) -> None:
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+        self.lines: list[str] = []
+        options = IngestOptions(signals=("traces",), trigger=trigger)
+        self.thread = threading.Thread(target=self._run, args=(spark, settings, options))
+        self.thread.start()
+
+    def _run(self, spark: Any, settings: Settings, options: IngestOptions) -> None:
+        try:
+            run_ingest(spark, settings, options, self.lines.append, self.stop)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test's assertions
+            self.errors.append(exc)
 
 
 def own_topics_settings(stack: Settings, folder: Path) -> Settings:

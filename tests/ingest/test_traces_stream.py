@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import functions as F
 
-from otellake.ingest.runner import IngestOptions, run_ingest
 from otellake.settings import Settings
 from otellake.telemetry_probe import send_probe
 from tests.conftest import settings_env
-from tests.ingest.conftest import ingest_now, produce, read_table
+from tests.ingest.conftest import BackgroundIngest, ingest_now, produce, read_table
 from tests.otlp_builders import request, span, span_id, trace_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,23 +58,8 @@ def test_stop_midstream_and_restart_loses_and_duplicates_nothing(
 ) -> None:
     settings = lake_settings.model_copy(update={"max_offsets_per_trigger": 4})
     produce(settings, settings.topic_spans, _records(24, 50))
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            run_ingest(
-                spark,
-                settings,
-                IngestOptions(signals=("traces",), trigger="500ms"),
-                lambda _m: None,
-                stop,
-            )
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
+    ingest = BackgroundIngest(spark, settings, trigger="500ms")
+    stop, errors, thread = ingest.stop, ingest.errors, ingest.thread
     deadline = time.monotonic() + 180
     spans_path = Path(settings.lake) / "spans" / "_delta_log"
     while time.monotonic() < deadline and not list(spans_path.glob("*.json"))[1:]:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from otellake.ingest.runner import IngestOptions, run_ingest
 from otellake.maintain import run_maintain
 from otellake.settings import Settings
-from tests.ingest.conftest import ingest_now, produce, read_table
+from tests.ingest.conftest import BackgroundIngest, ingest_now, produce, read_table
 from tests.maintain.conftest import span_records
 
 
@@ -22,24 +20,10 @@ def _batches(settings: Settings) -> list[dict[str, Any]]:
 
 def test_maintain_while_ingest_runs(lake_settings: Settings, spark: Any) -> None:
     settings = lake_settings.model_copy(update={"max_offsets_per_trigger": 3})
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            run_ingest(
-                spark,
-                settings,
-                IngestOptions(signals=("traces",), trigger="500ms"),
-                lambda _m: None,
-                stop,
-            )
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
 
     produce(settings, settings.topic_spans, span_records(12, 40, time.time_ns()))
-    thread = threading.Thread(target=run)
-    thread.start()
+    ingest = BackgroundIngest(spark, settings, trigger="500ms")
+    stop, errors, thread = ingest.stop, ingest.errors, ingest.thread
     try:
         deadline = time.monotonic() + 240
         while len(_batches(settings)) < 3 and time.monotonic() < deadline and not errors:

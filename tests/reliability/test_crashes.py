@@ -7,19 +7,17 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from otellake import kafka_clients
-from otellake.ingest.runner import IngestOptions, run_ingest
 from otellake.settings import Settings
 from otellake.stack import kafka_broker, lifecycle
 from otellake.stack.processes import stop as stop_service
 from tests.conftest import settings_env
-from tests.ingest.conftest import ingest_now, produce, read_table
+from tests.ingest.conftest import BackgroundIngest, ingest_now, produce, read_table
 from tests.maintain.conftest import span_records
 from tests.reliability.conftest import SCALE, report
 
@@ -92,24 +90,8 @@ def test_broker_stopped_for_20_s_during_ingest(
     kafka_clients.ensure_topics(settings, [settings.topic_spans], partitions=3)
     per_record = 200
     produce(settings, settings.topic_spans, span_records(20, per_record, time.time_ns()))
-    stop = threading.Event()
-    errors: list[BaseException] = []
-    lines: list[str] = []
-
-    def run() -> None:
-        try:
-            run_ingest(
-                spark,
-                settings,
-                IngestOptions(signals=("traces",), trigger="1s"),
-                lines.append,
-                stop,
-            )
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
+    ingest = BackgroundIngest(spark, settings, trigger="1s")
+    stop, errors, lines, thread = ingest.stop, ingest.errors, ingest.lines, ingest.thread
     try:
         deadline = time.monotonic() + 240
         while not _batches(settings) and time.monotonic() < deadline and not errors:
