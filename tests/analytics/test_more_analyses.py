@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from otellake.analytics import api
+from otellake.analytics import api, search
 from otellake.analytics.engines import DuckDBEngine, SparkEngine
 from otellake.errors import BadInput
 from otellake.settings import Settings
@@ -135,6 +135,23 @@ def test_search_filters(small_lake: Settings, spark: Any, engine_index: int) -> 
         "error_count": 1,
         "matched_spans": 1,
     }
+
+
+@ENGINES
+def test_search_summaries_of_many_ids(small_lake: Settings, spark: Any, engine_index: int) -> None:
+    """More ids than one IN list holds (search writes them as several short lists): every
+    known trace is summarised once, ids the lake lacks add nothing."""
+    engine = engine_for(spark, small_lake, engine_index)
+    absent = [f"{i:032x}" for i in range(1, 11)]
+    ids = [*absent[:4], TRACE_C, *absent[4:], TRACE_A, TRACE_B]
+    assert len(ids) > 2 * search.IDS_PER_LIST
+    query = search.summaries(ids, api.make_filter("search", **DAY2), engine.dialect)
+    rows = engine.query(query.sql, query.params, query.tables)
+    assert sorted((r["trace_id"], r["root_span_name"], r["span_count"]) for r in rows) == [
+        (TRACE_A, "GET /", 7),
+        (TRACE_B, "GET /product", 7),
+        (TRACE_C, "POST /order", 4),
+    ]
 
 
 @ENGINES

@@ -20,6 +20,7 @@ from otellake.analytics.queries import Query, SpanFilter, is_error_span, span_wh
 from otellake.analytics.window import day_range
 
 DEFAULT_LIMIT = 20
+IDS_PER_LIST = 5  # see summaries()
 
 
 def matches(f: SpanFilter, d: Dialect) -> Query:
@@ -38,21 +39,27 @@ def summaries(trace_ids: list[str], f: SpanFilter, d: Dialect) -> Query:
     """Root, duration, span and error counts of the given traces.
 
     A second query with the ids as a list (not a join) lets both engines push the filter into
-    the Parquet scan and decode the other columns only where an id matches.
+    the Parquet scan and decode the other columns only where an id matches. The list is written
+    as an OR of short IN lists: DuckDB rewrites one long IN list into a join, which decodes
+    every column of the day (10M-span lake: 1.19 s for 20 ids, 0.42 s as four lists of five).
     """
     first_day, last_day = day_range(f.window)
     params: dict[str, Any] = {"from_day": first_day, "trace_to_day": last_day + timedelta(days=1)}
-    ids = []
+    names = []
     for i, trace_id in enumerate(trace_ids):
         params[f"trace_{i}"] = trace_id
-        ids.append(f":trace_{i}")
+        names.append(f":trace_{i}")
+    id_lists = " OR ".join(
+        f"trace_id IN ({', '.join(names[k : k + IDS_PER_LIST])})"
+        for k in range(0, len(names), IDS_PER_LIST)
+    )
     sql = f"""
         WITH trace_spans AS (
             SELECT trace_id, span_id, parent_span_id, service_name, span_name, start_time,
                    start_time_unix_nano, end_time_unix_nano,
                    CASE WHEN {is_error_span()} THEN 1 ELSE 0 END AS is_error
             FROM spans
-            WHERE date >= :from_day AND date <= :trace_to_day AND trace_id IN ({", ".join(ids)})
+            WHERE date >= :from_day AND date <= :trace_to_day AND ({id_lists})
         ), roots AS (
             SELECT trace_id, service_name, span_name,
                    row_number() OVER (PARTITION BY trace_id

@@ -72,6 +72,18 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
         started = time.monotonic()
         spark = build_spark_session(settings, app_name="otellake-bench")
         jvm_start = time.monotonic() - started
+
+        def fresh_session() -> SparkSession:
+            """Stop the session and start another, so one part's leftovers (cached batches,
+            Delta and state-store caches, execution memory) cannot starve the next: in one
+            shared session the OTLP/JSON alternative ran the 2g driver out of heap after our
+            ingest (twice, quiet machine)."""
+            nonlocal spark
+            spark.catalog.clearCache()
+            spark.stop()
+            spark = build_spark_session(settings, app_name="otellake-bench")
+            return spark
+
         figures.append(results.figure("ingest_jvm_start_s", jvm_start))
         if "ingest" in parts or "baselines" in parts:
             # 250 records (250k spans) per batch: one batch of 1M+ spans runs the 2g driver
@@ -112,11 +124,11 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
                 results.figure("ingest_driver_peak_heap_mib", measured.peak_heap_mib),
             ]
             if "baselines" in parts:
-                figures += _baselines(spark, run, measured, generated, detail, emit)
+                figures += _baselines(fresh_session, run, measured, generated, detail, emit)
         if "freshness" in parts:
             run = _fresh_lake(settings, "fresh", own_topics=False)  # the Collector's topics
             emit(f"freshness: 2,000 spans/s through the Collector for {fresh_seconds:.0f} s")
-            fresh = freshness.measure(spark, run, 2000, fresh_seconds, lambda _m: None)
+            fresh = freshness.measure(fresh_session(), run, 2000, fresh_seconds, lambda _m: None)
             detail["freshness"] = vars(fresh)
             figures += [
                 results.figure("freshness_p50_s", fresh.p50_s),
@@ -127,7 +139,7 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
             detail["analytics_build_s"] = round(
                 analytics_lake.ensure_lake(lake, lake_spans, emit), 1
             )
-            timings = analytics_lake.measure(lake, 3, spark, emit)
+            timings = analytics_lake.measure(lake, 3, fresh_session(), emit)
             detail["analytics"] = timings | {"spans": lake_spans}
             duck, sp = timings["duckdb"], timings.get("spark", {})
             duck_latency = duck["latency_by_operation"]["best_s"]
@@ -148,7 +160,7 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
 
 
 def _baselines(
-    spark: SparkSession,
+    session: Callable[[], SparkSession],
     settings: Settings,
     measured: ours.IngestFigures,
     generated: Any,
@@ -158,7 +170,7 @@ def _baselines(
     """The same spans through the alternatives (see benchmark/baselines.py)."""
     from otellake.benchmark import compare
 
-    return compare.compare(spark, settings, measured, generated, detail, emit)
+    return compare.compare(session, settings, measured, generated, detail, emit)
 
 
 def bench(

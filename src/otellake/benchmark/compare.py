@@ -1,7 +1,7 @@
 """Our ingest against the alternatives, on the same generated spans (see baselines.py).
 
-Ratios are ours ÷ theirs in spans per second per core: both Spark paths use the same
-session (the same cores); the Python consumer uses one core.
+Ratios are ours ÷ theirs in spans per second per core: each Spark path gets a fresh session
+with the same settings (the same cores and heap); the Python consumer uses one core.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def compare(
-    spark: SparkSession,
+    session: Callable[[], SparkSession],
     settings: Settings,
     measured: IngestFigures,
     generated: GenerateOptions,
@@ -37,12 +37,14 @@ def compare(
 
     emit("alternative a: the Collector's otlp_json, Spark from_json with the nested schema")
     baselines.produce_otlp_json(settings, json_topic, generated)
-    runs["otlp_json"] = baselines.otlp_json_from_json(spark, settings, json_topic, out / "a")
+    runs["otlp_json"] = baselines.otlp_json_from_json(session(), settings, json_topic, out / "a")
     emit("alternative b: a plain Python consumer (kafka-python, protobuf, pyarrow)")
     runs["python_consumer"] = baselines.python_consumer(settings, settings.topic_spans, out / "b")
     emit("alternative c: one flat JSON record per span, Spark from_json")
     baselines.produce_flat_json(settings, flat_topic, generated)
-    runs["seed_flat_json"] = baselines.flat_json_from_json(spark, settings, flat_topic, out / "c")
+    runs["seed_flat_json"] = baselines.flat_json_from_json(
+        session(), settings, flat_topic, out / "c"
+    )
 
     detail["baselines"] = {
         name: {
