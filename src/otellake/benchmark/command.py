@@ -104,6 +104,7 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
                 "generator_spans_per_s": round(produced.spans_per_s),
                 "kafka_record_bytes_per_span": round(measured.kafka_record_bytes / n, 1),
                 "kafka_disk_bytes_per_span": round(measured.kafka_disk_bytes / n, 1),
+                "peak_live_heap_mib": round(measured.peak_live_heap_mib),
                 "batches": len(measured.batches),
                 "max_offsets_per_trigger": OURS_MAX_OFFSETS,
                 "stage_seconds": ours.stage_totals(measured.batches),
@@ -195,7 +196,10 @@ def bench(
         console.print(f"[dim]·[/dim] {message}", highlight=False)
 
     doc = run_bench(quick, parts, emit)
-    out = ROOT / "bench" / "results" / ("quick.json" if quick else "latest.json")
+    name = "quick" if quick else "latest"
+    if parts != PARTS:  # a partial run never replaces the full results
+        name += "-only-" + "-".join(parts)
+    out = ROOT / "bench" / "results" / f"{name}.json"
     results.write_json(out, doc)
     if not quick and parts == PARTS:
         results.update_readme(ROOT / "README.md", doc)
