@@ -76,8 +76,8 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
         def fresh_session() -> SparkSession:
             """Stop the session and start another, so one part's leftovers (cached batches,
             Delta and state-store caches, execution memory) cannot starve the next: in one
-            shared session the OTLP/JSON alternative ran the 2g driver out of heap after our
-            ingest (twice, quiet machine)."""
+            shared session the OTLP/JSON alternative's job was aborted for want of heap after
+            our ingest (twice, quiet machine); with a session each, two full runs passed."""
             nonlocal spark
             spark.catalog.clearCache()
             spark.stop()

@@ -60,9 +60,9 @@ def table_bytes_per_row(settings: Settings, table: str) -> tuple[int, int, int]:
 class HeapPeak:
     """Peak JVM heap of the driver over a block (``local`` mode: driver = executors).
 
-    A thread samples the heap every ``interval_s``: ``peak_mib`` is the most heap in use seen
-    (at most ``-Xmx``), ``peak_live_mib`` the most the heap held right after a garbage
-    collection (what the work keeps alive). Summing the pools' own peaks, as before, counted
+    A thread samples the heap every ``interval_s``: ``used_mib`` is the most heap in use seen
+    (at most ``-Xmx``), ``live_mib`` the most the heap held right after a garbage collection
+    (what the work keeps alive). Summing the pools' own peaks, as before, counted
     3,200 MiB under a 2 GiB heap: the pools peak at different moments.
     """
 
