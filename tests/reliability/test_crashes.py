@@ -8,16 +8,20 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from otellake import kafka_clients
 from otellake.settings import Settings
 from otellake.stack import kafka_broker, lifecycle
 from otellake.stack.processes import stop as stop_service
 from tests.conftest import settings_env
-from tests.ingest.conftest import BackgroundIngest, ingest_now, produce, read_table
+from tests.ingest.conftest import (
+    BackgroundIngest,
+    ingest_now,
+    own_topics_settings,
+    produce,
+    read_table,
+)
 from tests.maintain.conftest import span_records
 from tests.reliability.conftest import SCALE, report
 
@@ -79,15 +83,10 @@ def test_sigkill_of_the_driver_mid_stream_then_restart(lake_settings: Settings, 
 def test_broker_stopped_for_20_s_during_ingest(
     private_stack: Settings, spark: Any, tmp_path: Path
 ) -> None:
-    settings = private_stack.model_copy(
-        update={
-            "home": tmp_path / "home",
-            "lake": str(tmp_path / "lake"),
-            "max_offsets_per_trigger": 5,
-            "topic_spans": f"spans_{uuid.uuid4().hex[:10]}",  # not the Collector's topic
-        }
+    # uuid topics, not the Collector's
+    settings = own_topics_settings(private_stack, tmp_path).model_copy(
+        update={"max_offsets_per_trigger": 5}
     )
-    kafka_clients.ensure_topics(settings, [settings.topic_spans], partitions=3)
     per_record = 200
     produce(settings, settings.topic_spans, span_records(20, per_record, time.time_ns()))
     ingest = BackgroundIngest(spark, settings, trigger="1s")
