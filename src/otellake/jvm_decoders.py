@@ -36,8 +36,12 @@ def _java_strings(spark: SparkSession, values: tuple[str, ...]) -> Any:
     return array
 
 
-def register(spark: SparkSession, settings: Settings, signal: Signal) -> str:
-    """Register the decoder of ``signal`` for this session; returns the SQL function name."""
+SPAN_KEYS_UDF = "otlp_span_keys"
+KEEPING_UDF = "otlp_decode_traces_keeping"
+
+
+def _decoder(spark: SparkSession, settings: Settings, signal: Signal) -> tuple[Any, Any]:
+    """(the decoder's Java class, a decoder built from the settings)."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     cls: Any = jvm
@@ -51,5 +55,20 @@ def register(spark: SparkSession, settings: Settings, signal: Signal) -> str:
         _java_strings(spark, settings.attr_drop),
         _java_strings(spark, settings.attr_hash),
     )
-    spark._jsparkSession.udf().register(UDF_NAMES[signal], decoder, cls.returnType())
+    return cls, decoder
+
+
+def register(spark: SparkSession, settings: Settings, signal: Signal) -> str:
+    """Register the decoder of ``signal`` for this session; returns the SQL function name.
+
+    For traces it also registers ``otlp_span_keys(value)`` (the dedup keys of a record's valid
+    spans, read off the wire) and ``otlp_decode_traces_keeping(value, kept, n_keys)`` (the
+    decoder keeping only the spans the dedup let through): see ``transform.dedup``.
+    """
+    cls, decoder = _decoder(spark, settings, signal)
+    udfs = spark._jsparkSession.udf()
+    udfs.register(UDF_NAMES[signal], decoder, cls.returnType())
+    if signal == "traces":
+        udfs.register(SPAN_KEYS_UDF, decoder.keys(), cls.keysType())
+        udfs.register(KEEPING_UDF, decoder.keeping(), cls.returnType())
     return UDF_NAMES[signal]

@@ -36,6 +36,30 @@ def path_exists(spark: SparkSession, path: str) -> bool:
     return bool(fs.exists(hadoop_path))
 
 
+def committed_offsets(spark: SparkSession, checkpoint: str) -> str | None:
+    """The Kafka offsets (Spark's JSON) up to which the streaming query of ``checkpoint`` has
+    committed its batches; None when it committed none."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    commits = jvm.org.apache.hadoop.fs.Path(f"{checkpoint}/commits")
+    fs = commits.getFileSystem(conf)
+    if not fs.exists(commits):
+        return None
+    names = [str(st.getPath().getName()) for st in fs.listStatus(commits)]
+    batches = [int(name) for name in names if name.isdigit()]
+    if not batches:
+        return None
+    offsets = jvm.org.apache.hadoop.fs.Path(f"{checkpoint}/offsets/{max(batches)}")
+    stream = fs.open(offsets)
+    try:
+        text = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+    finally:
+        stream.close()
+    lines = [line for line in str(text).splitlines() if line.strip()]
+    return lines[-1] if len(lines) >= 3 else None
+
+
 class SchemaMismatch(OtelLakeError):
     """An existing table differs from ``schemas/`` in a way that is not additive."""
 

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[3]
 PARTS = ("ingest", "baselines", "freshness", "analytics")
-OURS_MAX_OFFSETS = 250
 
 
 def private_settings(base: Settings, home: Path) -> Settings:
@@ -86,11 +85,8 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
 
         figures.append(results.figure("ingest_jvm_start_s", jvm_start))
         if "ingest" in parts or "baselines" in parts:
-            # 250 records (250k spans) per batch: one batch of 1M+ spans runs the 2g driver
-            # out of heap in the Delta writer's sort (measured)
-            run = _fresh_lake(settings, "ours").model_copy(
-                update={"max_offsets_per_trigger": OURS_MAX_OFFSETS}
-            )
+            # default settings: batches sized by the ingest's own admission control
+            run = _fresh_lake(settings, "ours")
             ensure_topics(run, list(run.topics.values()), partitions=3)
             emit(f"generating {ingest_spans:,} spans to Kafka (otlp_proto)")
             generated = ours.options(ingest_spans)
@@ -106,7 +102,6 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
                 "kafka_disk_bytes_per_span": round(measured.kafka_disk_bytes / n, 1),
                 "peak_live_heap_mib": round(measured.peak_live_heap_mib),
                 "batches": len(measured.batches),
-                "max_offsets_per_trigger": OURS_MAX_OFFSETS,
                 "stage_seconds": ours.stage_totals(measured.batches),
             }  # fmt: skip
             figures += [
@@ -123,7 +118,9 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
                     },
                 ),
                 results.figure("ingest_driver_peak_heap_mib", measured.peak_heap_mib),
+                results.figure("ingest_driver_peak_live_heap_mib", measured.peak_live_heap_mib),
             ]
+            figures += _other_signals(fresh_session, run, measured, detail, emit)
             if "baselines" in parts:
                 figures += _baselines(fresh_session, run, measured, generated, detail, emit)
         if "freshness" in parts:
@@ -158,6 +155,30 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
         lifecycle.down(settings, emit)
     doc = results.document(start_machine, versions(), figures, detail)
     return doc
+
+
+def _other_signals(
+    session: Callable[[], SparkSession],
+    run: Settings,
+    measured: ours.IngestFigures,
+    detail: dict[str, Any],
+    emit: Callable[[str], None],
+) -> list[results.Figure]:
+    """Logs and metric points of the same generated run, each ingested alone, and the spans
+    again with the dedup off (its cost: rate without it / rate with it)."""
+    emit("ingesting the run's logs and metrics, then the spans again with the dedup off")
+    logs = ours.ingest_signal(session(), run, "logs")
+    points = ours.ingest_signal(session(), run, "metrics")
+    no_dedup = run.model_copy(update={"lake": f"{run.lake}-no-dedup", "dedup_window": "0"})
+    spans_off = ours.ingest_signal(session(), no_dedup, "traces")
+    detail["other_signals"] = {
+        "logs": vars(logs), "metric_points": vars(points), "spans_dedup_off": vars(spans_off),
+    }  # fmt: skip
+    return [
+        results.figure("ingest_logs_per_s_per_core", logs.per_core),
+        results.figure("ingest_metric_points_per_s_per_core", points.per_core),
+        results.figure("dedup_cost_ratio", spans_off.per_core / measured.per_core),
+    ]
 
 
 def _baselines(

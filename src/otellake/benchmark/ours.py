@@ -18,7 +18,7 @@ from otellake import lake
 from otellake.generate.run import GenerateOptions, GenerateResult, generate
 from otellake.generate.simulate import Plan
 from otellake.ingest.runner import IngestOptions, run_ingest
-from otellake.settings import Encoding, Settings
+from otellake.settings import Encoding, Settings, Signal
 from otellake.stack.kafka_broker import data_dir
 
 if TYPE_CHECKING:
@@ -140,6 +140,38 @@ def ingest(
         kafka_disk_bytes=topic_disk_bytes(settings, settings.topic_spans),
         batches=stage_seconds(settings, "ingest_traces"),
     )
+
+
+@dataclass
+class SignalFigures:
+    """Rows of one signal's tables and the wall seconds of its ingest (available-now)."""
+
+    rows: int
+    seconds: float
+    cores: int
+
+    @property
+    def per_core(self) -> float:
+        return self.rows / self.seconds / self.cores
+
+
+def ingest_signal(spark: SparkSession, settings: Settings, signal: Signal) -> SignalFigures:
+    """Ingest one signal's topic into ``settings.lake``; rows are counted in its tables."""
+    from otellake.ingest.pipelines import PIPELINES
+
+    started = time.monotonic()
+    run_ingest(spark, settings, IngestOptions(signals=(signal,), available_now=True), _quiet)
+    seconds = time.monotonic() - started
+    tables = [o.table for o in PIPELINES[signal].outputs if o.primary]
+    rows = sum(
+        spark.read.format("delta").load(lake.table_path(settings, table)).count()
+        for table in tables
+    )
+    return SignalFigures(rows, seconds, _local_cores(spark))
+
+
+def _quiet(_message: str) -> None:
+    pass
 
 
 def stage_seconds(settings: Settings, query: str) -> list[dict[str, Any]]:

@@ -26,6 +26,8 @@ class BatchStats:
     quarantined: int = 0
     truncated_values: int = 0
     repaired_utf8: int = 0
+    # spans dropped by the producer-retry dedup (already delivered within the window)
+    duplicates: int = 0
     # backfill and replay (insert-only MERGE): rows each table actually took
     inserted: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -53,6 +55,10 @@ class ProgressReporter(StreamingQueryListener):
         self._emit = emit
         self._stats: dict[tuple[str, int], BatchStats] = {}
         self._lock = threading.Lock()
+
+    def say(self, message: str) -> None:
+        """A message about the queries (not a batch's progress)."""
+        self._emit(message)
 
     def record(self, stats: BatchStats) -> None:
         with self._lock:

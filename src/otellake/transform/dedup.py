@@ -1,10 +1,14 @@
-"""Producer-retry dedup of spans inside the streaming plan (before ``foreachBatch``).
+"""Producer-retry dedup of spans inside the streaming plan (before ``foreachBatch``), by key only.
 
 A Collector (or producer) retry delivers the same export request twice: two Kafka records,
-the same spans. Each decoded record becomes one *record unit* (its Kafka coordinates, size and
-decoder result without the spans; its key is unique) and one *span unit* per span, keyed by
-(trace_id, span_id, start_time_unix_nano). ``dropDuplicatesWithinWatermark`` keeps the first
-unit of each key; ``foreachBatch`` puts the surviving spans back into their records.
+the same spans; an SDK retry may batch them differently. A span's key is (trace_id, span_id,
+start_time_unix_nano), read straight off the record's bytes by ``otlp_span_keys`` (no decode).
+Each Kafka record becomes one *record unit* (its coordinates, timestamp, key, bytes and how
+many keys it has; its dedup key is its coordinates, never seen twice) and one *span unit* per
+valid span (the 32-byte key and the span's ordinal in the record).
+``dropDuplicatesWithinWatermark`` keeps the first unit of each key; only keys reach its state
+store, never decoded spans. ``foreachBatch`` then decodes each record once, keeping the spans
+whose units survived (``records_from_units``).
 
 The watermark runs on the Kafka record timestamp, never on event time (an event-time
 watermark would drop back-dated, zero-time and far-future spans). The timestamp is clamped to
@@ -17,85 +21,88 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from otellake.jvm_decoders import KEEPING_UDF, SPAN_KEYS_UDF
+from otellake.transform.records import KAFKA_COLUMNS, keep_value_if_needed
+
 COORDS = ["topic", "partition", "offset"]
-KEYS = ["k1", "k2", "k3"]
+# first byte of a unit's key (``SpanDedup.RECORD`` / ``SPAN``): a record's key never equals a span's
+RECORD_PREFIX, SPAN_PREFIX = "00", "01"
 
 
-def dedup_spans(window_seconds: int) -> Callable[[DataFrame], DataFrame]:
-    """Decoded Kafka rows (``decode_records``) -> deduplicated units (streaming-safe)."""
+def dedup_spans(window_seconds: int, max_record_bytes: int) -> Callable[[DataFrame], DataFrame]:
+    """Kafka rows -> deduplicated units (streaming-safe)."""
 
-    def transform(decoded: DataFrame) -> DataFrame:
-        d_type = decoded.schema["d"].dataType
-        span_type = d_type["spans"].dataType.elementType  # type: ignore[index]
-        record = F.struct(
-            *[F.col(c) for c in decoded.columns if c != "d"],
-            F.col("d").dropFields("spans").alias("d"),
+    def transform(kafka: DataFrame) -> DataFrame:
+        size = F.coalesce(F.length("value"), F.lit(0)).cast("bigint")
+        # a record too large to decode is not scanned either: it goes to quarantine whole
+        keys = F.when(size > max_record_bytes, F.lit(None)).otherwise(
+            F.call_udf(SPAN_KEYS_UDF, F.col("value"))
         )
-        record_type = decoded.select(record.alias("r")).schema["r"].dataType
-
-        def unit(
-            kind: str, k1: Column, k2: Column, k3: Column, rec: Column, item: Column
-        ) -> Column:
-            return F.struct(
-                F.lit(kind).alias("kind"),
-                k1.alias("k1"),
-                k2.alias("k2"),
-                k3.cast("bigint").alias("k3"),
-                rec.alias("rec"),
-                item.alias("item"),
-            )
-
-        record_unit = unit(
-            "r",
-            F.format_string("%s/%d/%d", "topic", "partition", "offset"),  # never a trace id
-            F.lit(""),
-            F.lit(0),
-            record,
-            F.lit(None).cast(span_type),
+        coords = F.format_string("%s/%d/%d", *COORDS)
+        record_unit = F.struct(
+            F.lit("r").alias("kind"),
+            F.concat(F.unhex(F.lit(RECORD_PREFIX)), F.encode(coords, "UTF-8")).alias("k"),
+            F.lit(None).cast("int").alias("idx"),
+            F.col("timestamp"),
+            F.col("key"),
+            F.col("value"),
+            F.when(keys.isNotNull(), F.size(keys)).cast("int").alias("n_keys"),
         )
-        spans = F.coalesce(F.col("d.spans"), F.array().cast(d_type["spans"].dataType))  # type: ignore[index]
         span_units = F.transform(
-            spans,
-            lambda s: unit(
-                "s",
-                s["trace_id"],
-                s["span_id"],
-                s["start_time_unix_nano"],
-                F.lit(None).cast(record_type),
-                s,
+            F.coalesce(keys, F.array().cast("array<binary>")),
+            lambda k, i: F.struct(
+                F.lit("s").alias("kind"),
+                F.concat(F.unhex(F.lit(SPAN_PREFIX)), k).alias("k"),
+                i.alias("idx"),
+                F.lit(None).cast("timestamp").alias("timestamp"),
+                F.lit(None).cast("binary").alias("key"),
+                F.lit(None).cast("binary").alias("value"),
+                F.lit(None).cast("int").alias("n_keys"),
             ),
         )
-        window = F.expr(f"INTERVAL {window_seconds} SECONDS")
-        now = F.current_timestamp()
-        kafka_time = F.least(F.greatest(F.col("timestamp"), now - window), now)
-        # one row per record and per span: kafka_time, topic, partition, offset, kind, k1..k3,
-        # rec (record units), item (span units)
-        units = decoded.select(
-            kafka_time.alias("kafka_time"),
-            *COORDS,
-            F.explode(F.concat(F.array(record_unit), span_units)).alias("u"),
-        ).select("kafka_time", *COORDS, "u.*")
-        return units.withWatermark(
-            "kafka_time", f"{window_seconds} seconds"
-        ).dropDuplicatesWithinWatermark(KEYS)
+        # one row per record and per valid span: topic, partition, offset, kind, k, idx (span
+        # units), timestamp, key, value, n_keys (record units)
+        units = kafka.select(
+            *COORDS, F.explode(F.concat(F.array(record_unit), span_units)).alias("u")
+        ).select(*COORDS, "u.*")
+        jvm = kafka.sparkSession.sparkContext._jvm
+        assert jvm is not None
+        deduplicated = jvm.dev.otellake.decode.SpanDedup.apply(units._jdf, window_seconds * 1000)
+        return DataFrame(deduplicated, kafka.sparkSession)
 
     return transform
 
 
-def records_from_units(units: DataFrame) -> DataFrame:
-    """One micro-batch of units -> decoded records again, each with its surviving spans."""
-    records = units.where(F.col("kind") == "r").select("rec.*")
-    spans = (
+def records_from_units(units: DataFrame, max_record_bytes: int) -> DataFrame:
+    """One micro-batch of units -> decoded records (``decode_records``' shape), each decoded
+    once with only its surviving spans. ``units`` is read twice: cache it."""
+    records = units.where(F.col("kind") == "r").select(
+        *COORDS, "timestamp", "key", "value", "n_keys"
+    )
+    # one row per record with a surviving span: coordinates, how many survived, their ordinals
+    kept = (
         units.where(F.col("kind") == "s")
         .groupBy(*COORDS)
-        .agg(F.collect_list("item").alias("kept_spans"))
+        .agg(F.count(F.lit(1)).alias("kept_n"), F.collect_list("idx").alias("kept"))
     )
-    empty = F.array().cast(spans.schema["kept_spans"].dataType)
-    return (
-        records.join(spans, COORDS, "left")
-        .withColumn("d", F.col("d").withField("spans", F.coalesce("kept_spans", empty)))
-        .drop("kept_spans")
+    joined = records.join(F.broadcast(kept), COORDS, "left")
+    # null: keep every span (none was a duplicate, or the record's keys could not be read)
+    keep = F.when(
+        F.col("n_keys").isNull() | (F.coalesce(F.col("kept_n"), F.lit(0)) == F.col("n_keys")),
+        F.lit(None),
+    ).otherwise(F.coalesce(F.col("kept"), F.array().cast("array<int>")))
+    size = F.coalesce(F.length("value"), F.lit(0)).cast("bigint")
+    decoded = joined.select(
+        *KAFKA_COLUMNS,
+        size.alias("value_size"),
+        F.when(size > max_record_bytes, F.lit(None))
+        .otherwise(F.call_udf(KEEPING_UDF, F.col("value"), keep, F.col("n_keys")))
+        .alias("d"),
+        (F.coalesce(F.col("n_keys"), F.lit(0)) - F.coalesce(F.col("kept_n"), F.lit(0))).alias(
+            "duplicates"
+        ),
     )
+    return keep_value_if_needed(decoded, max_record_bytes)

@@ -30,16 +30,20 @@ def decode_records(udf_name: str, max_record_bytes: int) -> Callable[[DataFrame]
             .otherwise(F.call_udf(udf_name, F.col("value")))
             .alias("d"),
         )
-        # Keep the raw bytes only where quarantine needs them: a batch is cached between its
-        # outputs, and good records' bytes would double what the cache holds.
-        needed = (
-            (F.col("value_size") > max_record_bytes)
-            | F.col("d.error_reason").isNotNull()
-            | (F.size("d.rejects") > 0)
-        )
-        return decoded.withColumn("value", F.when(needed, F.col("value")))
+        return keep_value_if_needed(decoded, max_record_bytes)
 
     return transform
+
+
+def keep_value_if_needed(decoded: DataFrame, max_record_bytes: int) -> DataFrame:
+    """Keep the raw bytes only where quarantine needs them: a batch is cached between its
+    outputs, and good records' bytes would double what the cache holds."""
+    needed = (
+        (F.col("value_size") > max_record_bytes)
+        | F.col("d.error_reason").isNotNull()
+        | (F.size("d.rejects") > 0)
+    )
+    return decoded.withColumn("value", F.when(needed, F.col("value")))
 
 
 def event_date(nanos: Column, ingested_at: datetime) -> Column:

@@ -112,18 +112,62 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
   /** The row of a parsed request with at least one top-level item; see {@link #result}. */
   protected abstract Row decode(T req);
 
+  /**
+   * As {@link #decode(Message)}, keeping only the items {@code keep} names; decoders whose items
+   * are never deduplicated keep them all.
+   */
+  protected Row decode(T req, Keep keep) {
+    return decode(req);
+  }
+
+  /**
+   * Which items of a record to keep: those whose ordinal (among the items the decoder would
+   * emit, in order) is set in {@code kept}. {@code expected} is how many items the dedup saw in
+   * the record; a decoder that finds another number keeps every item instead (the record was
+   * read differently, so the ordinals cannot be trusted, and a duplicate is better than a loss).
+   */
+  public static final class Keep {
+    final java.util.BitSet kept;
+    final int expected;
+
+    public Keep(java.util.BitSet kept, int expected) {
+      this.kept = kept;
+      this.expected = expected;
+    }
+  }
+
   @Override
   public final Row call(byte[] value) {
+    return call(value, null);
+  }
+
+  /** As {@link #call(byte[])}, keeping only the items {@code keep} names (null: all). */
+  public final Row call(byte[] value, Keep keep) {
     if (value == null) {
       return error("empty_record", "value is null");
     }
     if (value.length == 0) {
       return error("empty_record", "value has 0 bytes");
     }
-    return json ? callJson(value) : callProto(value);
+    return json ? callJson(value, keep) : callProto(value, keep);
   }
 
-  private Row callProto(byte[] value) {
+  /**
+   * The protobuf encoding of a record: the record itself, or (a JSON decoder) its transcoding;
+   * null when a JSON record does not transcode (its decode then fails the record).
+   */
+  final byte[] protoBytes(byte[] value) {
+    if (!json || value == null) {
+      return value;
+    }
+    try {
+      return new OtlpJson.Transcoder(value).run(jsonSchema());
+    } catch (OtlpJson.DecodeException | RuntimeException | StackOverflowError e) {
+      return null;
+    }
+  }
+
+  private Row callProto(byte[] value, Keep keep) {
     T req;
     int repaired = 0;
     try {
@@ -158,13 +202,13 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
     }
     REPAIRED.set(repaired);
     try {
-      return decodeChecked(req);
+      return decodeChecked(req, keep);
     } finally {
       REPAIRED.set(0);
     }
   }
 
-  private Row callJson(byte[] value) {
+  private Row callJson(byte[] value, Keep keep) {
     OtlpJson.Transcoder transcoder = new OtlpJson.Transcoder(value);
     T req;
     try {
@@ -187,12 +231,12 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
               + transcoder.topUnknown
               + " of them unknown");
     }
-    return decodeChecked(req);
+    return decodeChecked(req, keep);
   }
 
-  private Row decodeChecked(T req) {
+  private Row decodeChecked(T req, Keep keep) {
     try {
-      return decode(req);
+      return keep == null ? decode(req) : decode(req, keep);
     } catch (RuntimeException | StackOverflowError e) {
       return error("internal_error", e.getClass().getName() + ": " + message(e));
     }

@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.api.java.UDF3;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
@@ -140,7 +142,14 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
 
   @Override
   protected Row decode(ExportTraceServiceRequest req) {
+    return decode(req, null);
+  }
+
+  /** Keeps the spans of {@code keep} (ordinals among the valid spans, as {@link SpanKeys}). */
+  @Override
+  protected Row decode(ExportTraceServiceRequest req, Keep keep) {
     DecodeStats stats = new DecodeStats();
+    int valid = 0;
     Rejects rejects = new Rejects();
     List<Row> spans = new ArrayList<>();
     List<ResourceSpans> rsList = req.getResourceSpansList();
@@ -169,11 +178,77 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
             rejects.add("invalid_id", itemPath, problem);
             continue;
           }
-          spans.add(spanRow(sp, itemPath, resourceAttrs, scopeName, scopeVersion, traceId, spanId, stats));
+          if (keep == null || keep.kept.get(valid)) {
+            spans.add(spanRow(sp, itemPath, resourceAttrs, scopeName, scopeVersion, traceId, spanId, stats));
+          }
+          valid++;
         }
       }
     }
+    if (keep != null && valid != keep.expected) {
+      return decode(req, null); // not the spans the dedup saw: keep them all
+    }
     return result(stats, rejects, spans);
+  }
+
+  /** {@code ARRAY<BINARY>}: what {@link #keys()} returns. */
+  public static DataType keysType() {
+    return DataTypes.createArrayType(DataTypes.BinaryType, false);
+  }
+
+  /**
+   * Spark UDF: a record's bytes to the dedup keys of its valid spans ({@link SpanKeys}), in the
+   * order this decoder emits them; null when the record does not parse (then nothing of it is
+   * deduplicated).
+   */
+  public UDF1<byte[], byte[][]> keys() {
+    return new KeysUdf(this);
+  }
+
+  /**
+   * Spark UDF: as this decoder, keeping only the spans whose ordinals are in the second argument
+   * (null: all of them); the third is how many keys {@link #keys()} gave for the record.
+   */
+  public UDF3<byte[], scala.collection.Seq<Object>, Integer, Row> keeping() {
+    return new KeepingUdf(this);
+  }
+
+  private static final class KeysUdf implements UDF1<byte[], byte[][]> {
+    private static final long serialVersionUID = 1L;
+    private final TracesDecoder decoder;
+
+    KeysUdf(TracesDecoder decoder) {
+      this.decoder = decoder;
+    }
+
+    @Override
+    public byte[][] call(byte[] value) {
+      byte[] proto = decoder.protoBytes(value);
+      return proto == null || proto.length == 0 ? null : SpanKeys.scan(proto);
+    }
+  }
+
+  private static final class KeepingUdf
+      implements UDF3<byte[], scala.collection.Seq<Object>, Integer, Row> {
+    private static final long serialVersionUID = 1L;
+    private final TracesDecoder decoder;
+
+    KeepingUdf(TracesDecoder decoder) {
+      this.decoder = decoder;
+    }
+
+    @Override
+    public Row call(byte[] value, scala.collection.Seq<Object> kept, Integer expected) {
+      if (kept == null || expected == null) {
+        return decoder.call(value, null);
+      }
+      java.util.BitSet bits = new java.util.BitSet(expected);
+      scala.collection.Iterator<Object> it = kept.iterator();
+      while (it.hasNext()) {
+        bits.set(((Number) it.next()).intValue());
+      }
+      return decoder.call(value, new Keep(bits, expected));
+    }
   }
 
   private Row spanRow(

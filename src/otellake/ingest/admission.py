@@ -1,0 +1,127 @@
+"""How many Kafka records one streaming batch may take, when the user did not say.
+
+A batch is decoded, cached and sorted in the executors' memory (the driver's, under
+``local[N]``): a backlog read in one batch ran a 2 GiB driver out of heap at 1,000 records of
+281 KB (1M spans). Kafka's source limits a batch by records only (``maxOffsetsPerTrigger``), so
+the limit is derived from a byte budget, a share of the heap, and the mean size of the topic's
+newest records. ``OTELLAKE_MAX_OFFSETS_PER_TRIGGER`` still overrides it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from otellake import kafka_clients
+from otellake.errors import OtelLakeError
+from otellake.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+# Raw Kafka bytes per batch, as a share of the heap: the decoded, cached batch takes about 10x
+# its raw size, and the heap also holds Spark's and Delta's own state (1M spans = 281 MB raw
+# ran 2 GiB out; 250k spans = 70 MB raw kept at most ~1.1 GiB live).
+HEAP_SHARE = 1 / 32
+# Assumed when the topic has no record yet: the Collector's Kafka exporter sends records of at
+# most 1 MB by default (``producer.max_message_bytes``).
+UNKNOWN_RECORD_BYTES = 1_000_000
+SAMPLE_RECORDS_PER_PARTITION = 20
+MIN_RECORDS = 1
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The limit chosen for one query, and what it was derived from (for the log line)."""
+
+    max_records: int
+    budget_bytes: int
+    mean_record_bytes: int
+    sampled: int
+
+    def describe(self) -> str:
+        source = (
+            f"mean of the newest {self.sampled} records {self.mean_record_bytes:,} B"
+            if self.sampled
+            else f"no record yet, assumed {self.mean_record_bytes:,} B"
+        )
+        return (
+            f"at most {self.max_records:,} records per batch "
+            f"({self.budget_bytes / 2**20:,.0f} MiB of the heap / {source}; "
+            "OTELLAKE_MAX_OFFSETS_PER_TRIGGER overrides)"
+        )
+
+
+def heap_bytes(spark: SparkSession) -> int:
+    """The driver JVM's maximum heap (under ``local[N]`` the executors share it)."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    return int(jvm.java.lang.Runtime.getRuntime().maxMemory())
+
+
+def records_per_batch(budget_bytes: int, mean_record_bytes: int) -> int:
+    """How many records of the mean size fit the budget (at least one)."""
+    return max(MIN_RECORDS, budget_bytes // max(1, mean_record_bytes))
+
+
+def sample_record_bytes(settings: Settings, topic: str, timeout_s: float = 5.0) -> list[int]:
+    """Value sizes of the newest records of each partition of ``topic`` (empty when the topic
+    has none, or the broker does not answer in time: the caller assumes a size then)."""
+    from kafka import TopicPartition
+    from kafka.errors import KafkaError
+
+    try:
+        consumer = kafka_clients.consumer(
+            settings,
+            enable_auto_commit=False,
+            request_timeout_ms=int(timeout_s * 1000) + 1000,
+            max_partition_fetch_bytes=max(settings.max_record_bytes, 1 << 20),
+        )
+    except (KafkaError, OSError, OtelLakeError) as exc:  # no broker yet: the query waits
+        log.info("could not sample %s: %s", topic, exc)
+        return []
+    try:
+        partitions = sorted(consumer.partitions_for_topic(topic) or set())
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if not tps:
+            return []
+        ends = consumer.end_offsets(tps)
+        starts = consumer.beginning_offsets(tps)
+        wanted = {
+            tp: min(SAMPLE_RECORDS_PER_PARTITION, ends[tp] - starts[tp])
+            for tp in tps
+            if ends[tp] > starts[tp]
+        }
+        if not wanted:
+            return []
+        consumer.assign(list(wanted))
+        for tp, n in wanted.items():
+            consumer.seek(tp, ends[tp] - n)
+        sizes: list[int] = []
+        deadline = time.monotonic() + timeout_s
+        left = dict(wanted)
+        while left and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for record in records:
+                    if left.get(tp, 0) > 0:
+                        sizes.append(len(record.value or b""))
+                        left[tp] -= 1
+                left = {t: n for t, n in left.items() if n > 0}
+        return sizes
+    except (KafkaError, OSError) as exc:
+        log.info("could not sample %s: %s", topic, exc)
+        return []
+    finally:
+        consumer.close()
+
+
+def admission(spark: SparkSession, settings: Settings, topic: str) -> Admission:
+    """The batch limit for a query reading ``topic`` (see the module docstring)."""
+    budget = int(heap_bytes(spark) * HEAP_SHARE)
+    sizes = sample_record_bytes(settings, topic)
+    mean = sum(sizes) // len(sizes) if sizes else UNKNOWN_RECORD_BYTES
+    return Admission(records_per_batch(budget, mean), budget, mean, len(sizes))

@@ -1,0 +1,54 @@
+"""Admission control: with no batch size set, a backlog is read in batches that fit the heap."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from otellake.ingest import admission
+from otellake.ingest.progress import progress_file
+from otellake.settings import Settings
+from tests.ingest.conftest import ingest_now, produce, read_table
+from tests.otlp_builders import request, span, span_id, trace_id
+
+
+def test_records_per_batch_follow_the_budget() -> None:
+    assert admission.records_per_batch(64 * 2**20, 281_053) == 238
+    assert admission.records_per_batch(1000, 10**6) == 1  # always at least one record
+
+
+def _record(i: int) -> bytes:
+    tid = trace_id()
+    spans = [span(f"op-{i}-{k}", tid, span_id()) for k in range(5)]
+    return request([({"service.name": "adm"}, [("s", "1", spans)])]).SerializeToString()
+
+
+def test_a_backlog_is_read_in_batches_within_the_budget(
+    lake_settings: Settings, spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [_record(i) for i in range(12)]
+    produce(lake_settings, lake_settings.topic_spans, records)
+    mean = sum(len(r) for r in records) // len(records)
+    # a heap share that fits three records of this topic's mean size
+    heap = admission.heap_bytes(spark)
+    monkeypatch.setattr(admission, "HEAP_SHARE", (3 * mean + mean // 2) / heap)
+    lines = ingest_now(spark, lake_settings)
+    assert any("at most 3 records per batch" in line for line in lines), lines
+    batches = [
+        json.loads(line)
+        for line in progress_file(lake_settings, "ingest_traces").read_text().splitlines()
+    ]
+    sizes = [b["records"] for b in batches if b["records"]]
+    assert sum(sizes) == 12 and max(sizes) <= 3 and len(sizes) >= 4, sizes
+    assert read_table(spark, lake_settings, "spans").count() == 60
+
+
+def test_a_set_limit_overrides_admission(lake_settings: Settings, spark: Any) -> None:
+    produce(lake_settings, lake_settings.topic_spans, [_record(i) for i in range(4)])
+    lines = ingest_now(spark, lake_settings.model_copy(update={"max_offsets_per_trigger": 2}))
+    assert not any("records per batch" in line for line in lines), lines
+    batches = progress_file(lake_settings, "ingest_traces").read_text().splitlines()
+    sizes = [json.loads(b)["records"] for b in batches if json.loads(b)["records"]]
+    assert sum(sizes) == 4 and max(sizes) <= 2, sizes
