@@ -21,7 +21,7 @@ def test_figures_carry_their_goal_and_direction() -> None:
 def test_document_shape_and_readme_table(tmp_path: Path) -> None:
     figures = [
         results.figure("bytes_per_span", 44.7, baseline={"kafka_disk_bytes_per_span": 30.1}),
-        results.figure("ratio_vs_otlp_json", 3.5, baseline=8000.0),
+        results.figure("ratio_vs_otlp_json", 2.1, baseline=8000.0),
     ]
     doc = results.document(machine(), versions(), figures, {"scale": 1.0})
     assert set(doc) >= {"machine", "versions", "results"}
@@ -40,7 +40,7 @@ def test_document_shape_and_readme_table(tmp_path: Path) -> None:
     text = readme.read_text()
     assert "old" not in text and text.endswith("after\n")
     assert "| `bytes_per_span` | 44.7 B/span | ≤ 50 | yes |" in text
-    assert "| `ratio_vs_otlp_json` | 3.5 x | ≥ 4 | **no** |" in text
+    assert "| `ratio_vs_otlp_json` | 2.1 x | ≥ 2.5 | **no** |" in text
     plain = tmp_path / "plain.md"
     plain.write_text("no markers here\n")
     assert not results.update_readme(plain, doc)

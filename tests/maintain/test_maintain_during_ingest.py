@@ -47,7 +47,7 @@ def test_maintain_while_ingest_runs(lake_settings: Settings, spark: Any) -> None
     assert spans.select("trace_id", "span_id").distinct().count() == 36 * 40
     index = read_table(spark, settings, "trace_index").groupBy("trace_id").sum("span_count")
     assert sorted(r[1] for r in index.collect()) == [40] * 36
-    # Every Kafka record in exactly one batch (a batch without records is the dedup's
-    # watermark advancing while idle; a failed batch would not be in the progress file).
+    # Every Kafka record in exactly one batch (a failed batch would not be in the progress
+    # file).
     assert sum(b["records"] for b in _batches(settings)) == 36
     assert Path(settings.home / "maintenance" / "maintain.jsonl").exists()

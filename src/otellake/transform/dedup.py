@@ -4,17 +4,16 @@ A Collector (or producer) retry delivers the same export request twice: two Kafk
 the same spans; an SDK retry may batch them differently. A span's key is (trace_id, span_id,
 start_time_unix_nano), read straight off the record's bytes by ``otlp_span_keys`` (no decode).
 Each Kafka record becomes one *record unit* (its coordinates, timestamp, key, bytes and how
-many keys it has; its dedup key is its coordinates, never seen twice) and one *span unit* per
-valid span (the 32-byte key and the span's ordinal in the record).
-``dropDuplicatesWithinWatermark`` keeps the first unit of each key; only keys reach its state
-store, never decoded spans. ``foreachBatch`` then decodes each record once, keeping the spans
-whose units survived (``records_from_units``).
+many keys it has; passed through) and one *span unit* per valid span (the key and the span's
+ordinal in the record). ``SpanDedup`` (the JVM's ``transformWithState``) keeps the first unit
+of each key not seen within the window and stores the key with the window as its time to
+live: only keys reach the state store, never decoded spans, and a batch costs what its own
+keys cost (expiry goes through an index ordered by time). ``foreachBatch`` then decodes each
+record once, keeping the spans whose units survived (``records_from_units``).
 
-The watermark runs on the Kafka record timestamp, never on event time (an event-time
-watermark would drop back-dated, zero-time and far-future spans). The timestamp is clamped to
-[batch time - window, batch time], so no row is ever later than the watermark (Spark drops
-late rows): a backlog read hours later, or a producer whose clock is off, loses nothing, and is
-deduplicated within the window of processing time instead.
+The window is processing time: a key expires the window after the batch that stored it,
+whatever the span's time or the Kafka timestamp (a backlog read hours later, a producer with a
+wrong clock, back-dated, zero-time and far-future spans: all deduplicated alike).
 """
 
 from __future__ import annotations
