@@ -8,7 +8,12 @@ from datetime import datetime
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from otellake.transform.records import event_date, flatten_items, nanos_to_timestamp, service_name
+from otellake.transform.records import (
+    batch_event_date,
+    flatten_items,
+    nanos_to_timestamp,
+    service_name,
+)
 
 
 def logs(ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
@@ -23,6 +28,7 @@ def logs(ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
         lambda: {
             "timestamp": nanos_to_timestamp(effective),
             "service_name": service_name(F.col("resource_attributes")),
-            "date": event_date(effective, ingested_at),
+            "date": batch_event_date(effective),
         },
+        ingested_at,
     )

@@ -8,7 +8,12 @@ from datetime import datetime
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from otellake.transform.records import event_date, flatten_items, nanos_to_timestamp, service_name
+from otellake.transform.records import (
+    batch_event_date,
+    flatten_items,
+    nanos_to_timestamp,
+    service_name,
+)
 
 # decoder array -> lake table
 METRIC_TABLES = {
@@ -30,6 +35,7 @@ def points(field: str, ingested_at: datetime) -> Callable[[DataFrame], DataFrame
         lambda: {
             "service_name": service_name(F.col("resource_attributes")),
             "timestamp": nanos_to_timestamp(time),
-            "date": event_date(time, ingested_at),
+            "date": batch_event_date(time),
         },
+        ingested_at,
     )

@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 
 from otellake import schemas
 from otellake.transform.records import (
-    event_date,
+    batch_event_date,
     flatten_items,
     nanos_to_timestamp,
     service_name,
@@ -28,8 +28,9 @@ def spans(ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
             "service_name": service_name(F.col("resource_attributes")),
             "start_time": nanos_to_timestamp(start),
             "duration_ns": F.col("end_time_unix_nano") - start,
-            "date": event_date(start, ingested_at),
+            "date": batch_event_date(start),
         },
+        ingested_at,
     )
 
 
