@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import pytest
 
 from otellake import kafka_clients
+from otellake.ingest.progress import progress_file
 from otellake.ingest.runner import CheckpointWithoutDedupState
 from otellake.settings import Settings
 from tests.ingest.conftest import ingest_now, produce, read_table
 from tests.otlp_builders import request, span, span_id, trace_id
+
+
+def _duplicates_dropped(settings: Settings) -> int:
+    """Spans the dedup dropped, over every batch of the run (progress file)."""
+    lines = progress_file(settings, "ingest_traces").read_text().splitlines()
+    return sum(json.loads(line)["duplicates"] for line in lines)
 
 
 def _request(spans: list[Any]) -> bytes:
@@ -32,6 +40,8 @@ def test_retried_exports_land_once(lake_settings: Settings, spark: Any) -> None:
     # within one batch: the Collector's retry of the same request
     produce(lake_settings, lake_settings.topic_spans, [first, first, rebatched])
     ingest_now(spark, lake_settings)
+    # the dedup dropped the second copy of `first` (9 spans) and s4, s5 of `rebatched`
+    assert _duplicates_dropped(lake_settings) == 11
     names = sorted(r.span_name for r in read_table(spark, lake_settings, "spans").collect())
     assert names == sorted([f"s{i}" for i in range(10)] + ["zero-time", "far-future", "back-dated"])
 
@@ -47,6 +57,8 @@ def test_retried_exports_land_once(lake_settings: Settings, spark: Any) -> None:
     finally:
         producer.close()
     lines = ingest_now(spark, lake_settings)
+    assert _duplicates_dropped(lake_settings) == 11 + 9 + 1  # `first` a third time, `late` twice
+    assert any("duplicate spans dropped" in line for line in lines), lines
     spans_table = read_table(spark, lake_settings, "spans")
     assert spans_table.count() == 14, lines
     assert spans_table.where("span_name = 'late-new'").count() == 1

@@ -103,6 +103,7 @@ class ProgressReporter(StreamingQueryListener):
             f"{stats.quarantined} quarantined, {duration_s:.2f}s "
             f"({line['rows_per_s']} rows/s), lag {lag if lag is not None else '?'}"
             + (f", {stats.truncated_values} values truncated" if stats.truncated_values else "")
+            + (f", {stats.duplicates} duplicate spans dropped" if stats.duplicates else "")
             + (
                 f", {stats.repaired_utf8} strings with invalid UTF-8 repaired"
                 if stats.repaired_utf8
