@@ -233,6 +233,8 @@ class BatchWriter:
         exactly-once check, the commit itself) is mostly waiting, so they overlap (a batch of
         10k spans: spans and trace_index one after the other took 1.3 s + 1.1 s)."""
 
+        from pyspark import inheritable_thread_target
+
         def write(table: str, rows: DataFrame) -> None:
             t = time.monotonic()
             self._write(table, rows, batch_id, first_day, stats)
@@ -242,8 +244,11 @@ class BatchWriter:
             for table, rows in outputs:
                 write(table, rows)
             return
+        # (each thread takes this one's Spark job group, so stopping the query still cancels
+        # its jobs)
+        in_batch = inheritable_thread_target(outputs[0][1].sparkSession)(write)
         with ThreadPoolExecutor(max_workers=len(outputs), thread_name_prefix="write") as pool:
-            futures = [pool.submit(write, table, rows) for table, rows in outputs]
+            futures = [pool.submit(in_batch, table, rows) for table, rows in outputs]
             for future in futures:
                 future.result()
 
