@@ -37,6 +37,7 @@ def _java_strings(spark: SparkSession, values: tuple[str, ...]) -> Any:
 
 
 SPAN_KEYS_UDF = "otlp_span_keys"
+TRACE_KEYS_UDF = "otlp_span_keys_by_trace"
 KEEPING_UDF = "otlp_decode_traces_keeping"
 
 
@@ -62,7 +63,8 @@ def register(spark: SparkSession, settings: Settings, signal: Signal) -> str:
     """Register the decoder of ``signal`` for this session; returns the SQL function name.
 
     For traces it also registers ``otlp_span_keys(value)`` (the dedup keys of a record's valid
-    spans, read off the wire) and ``otlp_decode_traces_keeping(value, kept, n_keys)`` (the
+    spans, read off the wire), ``otlp_span_keys_by_trace(value)`` (the same keys grouped by
+    trace) and ``otlp_decode_traces_keeping(value, kept, n_keys)`` (the
     decoder keeping only the spans the dedup let through): see ``transform.dedup``.
     """
     cls, decoder = _decoder(spark, settings, signal)
@@ -70,5 +72,6 @@ def register(spark: SparkSession, settings: Settings, signal: Signal) -> str:
     udfs.register(UDF_NAMES[signal], decoder, cls.returnType())
     if signal == "traces":
         udfs.register(SPAN_KEYS_UDF, decoder.keys(), cls.keysType())
+        udfs.register(TRACE_KEYS_UDF, decoder.traceKeys(), cls.traceKeysType())
         udfs.register(KEEPING_UDF, decoder.keeping(), cls.returnType())
     return UDF_NAMES[signal]

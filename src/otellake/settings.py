@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     retention_days: int = Field(30, ge=1, description="TTL of every table (`maintain`)")
     vacuum_hours: int = Field(168, ge=0, description="VACUUM retention hours")
     dedup_window: str = Field(
-        "10m", description="spans delivered twice within this Kafka-time window land once; 0 off"
+        "10m",
+        description="spans delivered twice within this window (processing time) land once; 0 off",
     )
     kafka_security_protocol: KafkaSecurityProtocol | None = Field(
         None, description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (Spark, Collector, clients)"

@@ -1,5 +1,5 @@
-"""The dedup's key scan (``otlp_span_keys``) and the decoder that keeps only the spans the
-dedup let through (``otlp_decode_traces_keeping``), on their own (no broker).
+"""The dedup's key scan (``otlp_span_keys``; grouped by trace: ``otlp_span_keys_by_trace``)
+and the decoder that keeps only the spans the dedup let through (``otlp_decode_traces_keeping``), on their own (no broker).
 
 The scan reads the wire without building messages, so these tests hold it to the decoder:
 same spans, same order, same validity rule, for protobuf and OTLP/JSON records alike.
@@ -67,6 +67,23 @@ def test_keys_are_the_valid_spans_in_decoder_order(spark: Any, settings: Setting
     # the decoder emits exactly these spans, in this order
     names = _kept_names(spark, settings, req.SerializeToString(), None, 3)
     assert names == ["a", "b", "c"]
+
+
+def test_keys_grouped_by_trace_keep_ordinals_and_order(spark: Any, settings: Settings) -> None:
+    req, keys = _mixed()  # spans a and b in trace 1, then c in trace 2
+    # a trace that comes back after another one joins its first group
+    extra = span("d", keys[0][:16], span_id(), start=9)
+    req.resource_spans[1].scope_spans[0].spans.append(extra)
+    keys.append(_key(extra.trace_id, extra.span_id, extra.start_time_unix_nano))
+    jvm_decoders.register(spark, settings, "traces")
+    df = spark.createDataFrame([(req.SerializeToString(),), (b"\x0a\xff\xff",)], "value BINARY")
+    rows = df.selectExpr(f"{jvm_decoders.TRACE_KEYS_UDF}(value) AS g").collect()
+    groups = [(bytes(g.trace), list(g.idx), bytes(g.spans)) for g in rows[0].g]
+    assert groups == [
+        (keys[0][:16], [0, 1, 3], keys[0][16:] + keys[1][16:] + keys[3][16:]),
+        (keys[2][:16], [2], keys[2][16:]),
+    ]
+    assert rows[1].g is None  # unreadable: no keys, the record is kept whole
 
 
 def test_json_records_give_the_same_keys(spark: Any, tmp_path: Path) -> None:

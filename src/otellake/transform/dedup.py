@@ -2,18 +2,20 @@
 
 A Collector (or producer) retry delivers the same export request twice: two Kafka records,
 the same spans; an SDK retry may batch them differently. A span's key is (trace_id, span_id,
-start_time_unix_nano), read straight off the record's bytes by ``otlp_span_keys`` (no decode).
-Each Kafka record becomes one *record unit* (its coordinates, timestamp, key, bytes and how
-many keys it has; passed through) and one *span unit* per valid span (the key and the span's
-ordinal in the record). ``SpanDedup`` (the JVM's ``transformWithState``) keeps the first unit
-of each key not seen within the window and stores the key with the window as its time to
-live: only keys reach the state store, never decoded spans, and a batch costs what its own
-keys cost (expiry goes through an index ordered by time). ``foreachBatch`` then decodes each
-record once, keeping the spans whose units survived (``records_from_units``).
+start_time_unix_nano), read straight off the record's bytes by ``otlp_span_keys_by_trace``
+(no decode). Each Kafka record becomes one *record unit* (its coordinates, timestamp, key,
+bytes and how many keys it has; passed through) and one *trace unit* per trace in it (the
+trace id, its spans' ordinals in the record and their span id + start). ``SpanDedup`` (the
+JVM's ``transformWithState``) keeps, per trace, the keys seen within the window and cuts each
+trace unit to the spans not seen: only keys reach the state store, never decoded spans, one
+value per trace, and a batch costs what its own traces cost (expiry goes through an index
+ordered by time). ``foreachBatch`` then decodes each record once, keeping the spans whose
+ordinals survived (``records_from_units``).
 
-The window is processing time: a key expires the window after the batch that stored it,
-whatever the span's time or the Kafka timestamp (a backlog read hours later, a producer with a
-wrong clock, back-dated, zero-time and far-future spans: all deduplicated alike).
+The window is processing time: a trace's keys expire the window after the last batch that
+added a span to it, whatever the span's time or the Kafka timestamp (a backlog read hours
+later, a producer with a wrong clock, back-dated, zero-time and far-future spans: all
+deduplicated alike).
 """
 
 from __future__ import annotations
@@ -23,12 +25,16 @@ from collections.abc import Callable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from otellake.jvm_decoders import KEEPING_UDF, SPAN_KEYS_UDF
+from otellake.jvm_decoders import KEEPING_UDF, TRACE_KEYS_UDF
 from otellake.transform.records import KAFKA_COLUMNS, keep_value_if_needed
 
 COORDS = ["topic", "partition", "offset"]
 # first byte of a unit's key (``SpanDedup.RECORD`` / ``SPAN``): a record's key never equals a span's
-RECORD_PREFIX, SPAN_PREFIX = "00", "01"
+RECORD_PREFIX, TRACE_PREFIX = "00", "01"
+
+
+# what otlp_span_keys_by_trace returns
+GROUPS_TYPE = "array<struct<trace:binary,idx:array<int>,spans:binary>>"
 
 
 def dedup_spans(window_seconds: int, max_record_bytes: int) -> Callable[[DataFrame], DataFrame]:
@@ -37,35 +43,40 @@ def dedup_spans(window_seconds: int, max_record_bytes: int) -> Callable[[DataFra
     def transform(kafka: DataFrame) -> DataFrame:
         size = F.coalesce(F.length("value"), F.lit(0)).cast("bigint")
         # a record too large to decode is not scanned either: it goes to quarantine whole
-        keys = F.when(size > max_record_bytes, F.lit(None)).otherwise(
-            F.call_udf(SPAN_KEYS_UDF, F.col("value"))
+        groups = F.when(size > max_record_bytes, F.lit(None)).otherwise(
+            F.call_udf(TRACE_KEYS_UDF, F.col("value"))
         )
         coords = F.format_string("%s/%d/%d", *COORDS)
         record_unit = F.struct(
             F.lit("r").alias("kind"),
             F.concat(F.unhex(F.lit(RECORD_PREFIX)), F.encode(coords, "UTF-8")).alias("k"),
-            F.lit(None).cast("int").alias("idx"),
+            F.lit(None).cast("array<int>").alias("idx"),
+            F.lit(None).cast("binary").alias("spans"),
             F.col("timestamp"),
             F.col("key"),
             F.col("value"),
-            F.when(keys.isNotNull(), F.size(keys)).cast("int").alias("n_keys"),
+            F.when(
+                groups.isNotNull(),
+                F.aggregate(groups, F.lit(0), lambda n, g: n + F.size(g["idx"])),
+            ).alias("n_keys"),
         )
-        span_units = F.transform(
-            F.coalesce(keys, F.array().cast("array<binary>")),
-            lambda k, i: F.struct(
+        trace_units = F.transform(
+            F.coalesce(groups, F.array().cast(GROUPS_TYPE)),
+            lambda g: F.struct(
                 F.lit("s").alias("kind"),
-                F.concat(F.unhex(F.lit(SPAN_PREFIX)), k).alias("k"),
-                i.alias("idx"),
+                F.concat(F.unhex(F.lit(TRACE_PREFIX)), g["trace"]).alias("k"),
+                g["idx"].alias("idx"),
+                g["spans"].alias("spans"),
                 F.lit(None).cast("timestamp").alias("timestamp"),
                 F.lit(None).cast("binary").alias("key"),
                 F.lit(None).cast("binary").alias("value"),
                 F.lit(None).cast("int").alias("n_keys"),
             ),
         )
-        # one row per record and per valid span: topic, partition, offset, kind, k, idx (span
-        # units), timestamp, key, value, n_keys (record units)
+        # one row per record and per trace in it: topic, partition, offset, kind, k, idx and
+        # spans (trace units), timestamp, key, value, n_keys (record units)
         units = kafka.select(
-            *COORDS, F.explode(F.concat(F.array(record_unit), span_units)).alias("u")
+            *COORDS, F.explode(F.concat(F.array(record_unit), trace_units)).alias("u")
         ).select(*COORDS, "u.*")
         jvm = kafka.sparkSession.sparkContext._jvm
         assert jvm is not None
@@ -85,7 +96,8 @@ def records_from_units(units: DataFrame, max_record_bytes: int) -> DataFrame:
     kept = (
         units.where(F.col("kind") == "s")
         .groupBy(*COORDS)
-        .agg(F.count(F.lit(1)).alias("kept_n"), F.collect_list("idx").alias("kept"))
+        .agg(F.flatten(F.collect_list("idx")).alias("kept"))
+        .withColumn("kept_n", F.size("kept"))
     )
     joined = records.join(F.broadcast(kept), COORDS, "left")
     # null: keep every span (none was a duplicate, or the record's keys could not be read)

@@ -205,6 +205,19 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
     return new KeysUdf(this);
   }
 
+  /** What {@link #traceKeys()} returns: {@link SpanKeys#byTraceType()}. */
+  public static DataType traceKeysType() {
+    return SpanKeys.byTraceType();
+  }
+
+  /**
+   * Spark UDF: a record's bytes to the dedup keys of its valid spans grouped by trace ({@link
+   * SpanKeys#byTrace}); null when the record does not parse.
+   */
+  public UDF1<byte[], Row[]> traceKeys() {
+    return new TraceKeysUdf(new KeysUdf(this));
+  }
+
   /**
    * Spark UDF: as this decoder, keeping only the spans whose ordinals are in the second argument
    * (null: all of them); the third is how many keys {@link #keys()} gave for the record.
@@ -225,6 +238,20 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
     public byte[][] call(byte[] value) {
       byte[] proto = decoder.protoBytes(value);
       return proto == null || proto.length == 0 ? null : SpanKeys.scan(proto);
+    }
+  }
+
+  private static final class TraceKeysUdf implements UDF1<byte[], Row[]> {
+    private static final long serialVersionUID = 1L;
+    private final KeysUdf keys;
+
+    TraceKeysUdf(KeysUdf keys) {
+      this.keys = keys;
+    }
+
+    @Override
+    public Row[] call(byte[] value) {
+      return SpanKeys.byTrace(keys.call(value));
     }
   }
 
