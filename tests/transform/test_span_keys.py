@@ -1,5 +1,6 @@
 """The dedup's key scan (``otlp_span_keys``; grouped by trace: ``otlp_span_keys_by_trace``)
-and the decoder that keeps only the spans the dedup let through (``otlp_decode_traces_keeping``), on their own (no broker).
+and the decoder that keeps only the spans the dedup let through
+(``otlp_decode_traces_keeping``), on their own (no broker).
 
 The scan reads the wire without building messages, so these tests hold it to the decoder:
 same spans, same order, same validity rule, for protobuf and OTLP/JSON records alike.
