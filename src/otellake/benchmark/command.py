@@ -2,7 +2,8 @@
 
 It starts a private broker and Collector (random loopback ports, under ``var/bench``), so it
 never disturbs a running `make up` stack, and stops them at the end. Full scale: 2M spans for
-ingest and the alternatives, 60 s of 2k spans/s for freshness, a 10M-span lake for analytics.
+ingest and the alternatives, 60 s of 2k spans/s for freshness, 180 s of 20k spans/s from the
+generator for sustained ingest, a 10M-span lake for analytics.
 ``--quick`` is the same at 1/10 scale. Writes ``bench/results/latest.json`` (quick:
 ``quick.json``) and refreshes the README's table; a missed goal is printed, never a failure.
 """
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from otellake.benchmark import analytics_lake, freshness, ours, results
+from otellake.benchmark import analytics_lake, freshness, ours, results, sustained
 from otellake.benchmark.machine import machine, versions
 from otellake.settings import Settings, load_settings
 from otellake.stack import lifecycle
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 ROOT = Path(__file__).resolve().parents[3]
-PARTS = ("ingest", "baselines", "freshness", "analytics")
+SUSTAINED_RATE = 20_000  # spans/s, the generator's rate in the sustained part
+PARTS = ("ingest", "baselines", "freshness", "sustained", "analytics")
 
 
 def private_settings(base: Settings, home: Path) -> Settings:
@@ -58,6 +60,7 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
     ingest_spans = int(2_000_000 * scale)
     lake_spans = int(10_000_000 * scale)
     fresh_seconds = 20.0 if quick else 60.0
+    sustained_seconds = 30 if quick else 180
     base = load_settings()
     home = (ROOT / "var" / "bench" / "home").resolve()
     shutil.rmtree(home, ignore_errors=True)
@@ -136,6 +139,15 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
                 results.figure("freshness_p50_s", fresh.p50_s),
                 results.figure("freshness_p95_s", fresh.p95_s),
             ]
+        if "sustained" in parts:
+            run = _fresh_lake(settings, "sustained")
+            ensure_topics(run, list(run.topics.values()), partitions=3)
+            emit(f"sustained: {SUSTAINED_RATE:,} spans/s to Kafka for {sustained_seconds} s")
+            held = sustained.measure(
+                fresh_session(), run, SUSTAINED_RATE, sustained_seconds, lambda _m: None
+            )
+            detail["sustained"] = vars(held)
+            figures.append(results.figure("sustained_20k_freshness_p95_s", held.p95_s))
         if "analytics" in parts:
             lake = (ROOT / "var" / "bench" / f"lake-{lake_spans}").resolve()
             detail["analytics_build_s"] = round(

@@ -78,7 +78,8 @@ def _commit_times(table_path: str) -> dict[str, float]:
     return times
 
 
-def _lags(settings: Settings, service: str) -> list[float]:
+def lags(settings: Settings, service: str | None = None) -> list[float]:
+    """Freshness of every span in the lake (of ``service`` only, if given), in seconds."""
     from urllib.parse import unquote
 
     import duckdb
@@ -90,11 +91,20 @@ def _lags(settings: Settings, service: str) -> list[float]:
         return []
     rows = duckdb.execute(
         "SELECT filename, end_time_unix_nano FROM read_parquet($files, filename = true) "
-        "WHERE service_name = $service",
+        "WHERE $service IS NULL OR service_name = $service",
         {"files": files, "service": service},
     ).fetchall()
     by_file = {f"{path}/{unquote(rel)}": t for rel, t in commits.items()}
     return [by_file[name] - end / 1e9 for name, end in rows]
+
+
+def wait_for_first_progress(spark: SparkSession, failure: list[BaseException]) -> None:
+    """Until the ingest query has run a batch (it then reads from the latest offsets)."""
+    deadline = time.monotonic() + 300
+    while not any(q.lastProgress for q in spark.streams.active):
+        if failure or time.monotonic() > deadline:
+            raise RuntimeError(f"the ingest query did not start: {failure}")
+        time.sleep(0.5)  # polling for the first progress event, with a deadline
 
 
 def measure(
@@ -115,27 +125,23 @@ def measure(
 
     thread = threading.Thread(target=ingest, name="bench-ingest", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 300
-    while not any(q.lastProgress for q in spark.streams.active):
-        if failure or time.monotonic() > deadline:
-            raise RuntimeError(f"the ingest query did not start: {failure}")
-        time.sleep(0.5)  # polling for the first progress event, with a deadline
+    wait_for_first_progress(spark, failure)
     sent = _send_paced(settings, service, rate, seconds)
-    lags: list[float] = []
+    landed: list[float] = []
     deadline = time.monotonic() + 300
-    while len(lags) < sent and time.monotonic() < deadline and not failure:
+    while len(landed) < sent and time.monotonic() < deadline and not failure:
         time.sleep(1)  # polling the lake for the last spans, with a deadline
-        lags = _lags(settings, service)
+        landed = lags(settings, service)
     stop.set()
     thread.join(timeout=300)
     if failure:
         raise RuntimeError(f"ingest failed during the freshness run: {failure[0]}")
-    values = np.array(lags)
+    values = np.array(landed)
     return FreshnessFigures(
         sent=sent,
-        landed=len(lags),
+        landed=len(landed),
         seconds=seconds,
-        p50_s=float(np.percentile(values, 50)) if lags else float("nan"),
-        p95_s=float(np.percentile(values, 95)) if lags else float("nan"),
-        max_s=float(values.max()) if lags else float("nan"),
+        p50_s=float(np.percentile(values, 50)) if landed else float("nan"),
+        p95_s=float(np.percentile(values, 95)) if landed else float("nan"),
+        max_s=float(values.max()) if landed else float("nan"),
     )

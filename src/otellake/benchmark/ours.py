@@ -193,6 +193,7 @@ def stage_seconds(settings: Settings, query: str) -> list[dict[str, Any]]:
                 "rows": batch.get("rows"),
                 "seconds": batch.get("seconds"),
                 "spark_ms": batch.get("spark_ms"),
+                "kafka_lag": batch.get("kafka_lag"),
             }
         )
     return batches

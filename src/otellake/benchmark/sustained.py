@@ -1,0 +1,118 @@
+"""Sustained ingest: the generator writes spans to Kafka at a steady rate, paced in wall time,
+while ingest runs as a service (trigger 1 s, batch size from its own admission control).
+
+A backlog figure (``ingest_spans_per_s_per_core``) says how fast a drain is; this one says
+whether ingest keeps up with a live stream: every span lands, the Kafka lag stays bounded, and
+the freshness of the spans (the commit time of the Delta version that added a span's file -
+the span's end time, as ``benchmark.freshness``) is measured over the whole run.
+
+Each second of the run is one generator run over that second of simulated time (its own seed,
+so no two seconds share trace ids), written when the wall clock reaches the end of that second:
+a span is never on Kafka before its end time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from otellake.benchmark.freshness import lags, wait_for_first_progress
+from otellake.benchmark.ours import stage_seconds
+from otellake.generate.run import GenerateOptions, generate
+from otellake.generate.simulate import Plan
+from otellake.ingest.runner import IngestOptions, run_ingest
+from otellake.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+@dataclass
+class SustainedFigures:
+    rate: int
+    seconds: float
+    sent: int
+    landed: int
+    p50_s: float
+    p95_s: float
+    max_s: float
+    batches: int
+    max_kafka_lag_records: int | None
+    # Kafka's maxOffsetsBehindLatest (the partition furthest behind, in records) per batch
+    last_kafka_lag_records: int | None  # the last batch that read while the generator ran
+    behind_s: float  # how long the last spans took to land after the generator stopped
+    producer_late_max_s: float  # the generator's own delay, included in the freshness
+
+
+def _produce_paced(
+    settings: Settings, rate: int, seconds: int, stop: threading.Event
+) -> tuple[int, float]:
+    """``rate`` spans per second of wall time for ``seconds`` seconds; returns the spans
+    written and how late the generator finished a second's spans at worst (0 if it kept up)."""
+    start = time.time()
+    sent = 0
+    late = 0.0
+    for i in range(seconds):
+        if stop.is_set():
+            break
+        plan = Plan(start_ns=int((start + i) * 1e9), duration_ns=1_000_000_000, spans=rate)
+        run = GenerateOptions(plan=plan, encoding=settings.encoding, seed=i + 1, incidents=False)
+        # pacing the producer to the wall clock, not synchronising with the pipeline
+        time.sleep(max(0.0, start + i + 1 - time.time()))
+        sent += generate(settings, run).spans
+        late = max(late, time.time() - (start + i + 1))
+    return sent, late
+
+
+def measure(
+    spark: SparkSession, settings: Settings, rate: int, seconds: int, emit: Any
+) -> SustainedFigures:
+    import numpy as np
+
+    stop = threading.Event()
+    failure: list[BaseException] = []
+    options = IngestOptions(signals=("traces",), trigger="1s", starting_offsets="latest")
+
+    def ingest() -> None:
+        try:
+            run_ingest(spark, settings, options, emit, stop)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            failure.append(exc)
+
+    thread = threading.Thread(target=ingest, name="bench-sustained", daemon=True)
+    thread.start()
+    wait_for_first_progress(spark, failure)
+    sent, producer_late = _produce_paced(settings, rate, seconds, stop)
+    produced_until = time.monotonic()
+    landed: list[float] = []
+    deadline = time.monotonic() + 600
+    while len(landed) < sent and time.monotonic() < deadline and not failure:
+        time.sleep(2)  # polling the lake for the last spans, with a deadline
+        landed = lags(settings)
+    behind = time.monotonic() - produced_until
+    stop.set()
+    thread.join(timeout=300)
+    if failure:
+        raise RuntimeError(f"ingest failed during the sustained run: {failure[0]}")
+    batches = stage_seconds(settings, "ingest_traces")
+    read_while_producing = [b for b in batches if b.get("records")]
+    kafka_lags = [b["kafka_lag"] for b in batches if b.get("kafka_lag") is not None]
+    values = np.array(landed) if landed else np.array([float("nan")])
+    return SustainedFigures(
+        rate=rate,
+        seconds=seconds,
+        sent=sent,
+        landed=len(landed),
+        p50_s=float(np.percentile(values, 50)),
+        p95_s=float(np.percentile(values, 95)),
+        max_s=float(values.max()),
+        batches=len(batches),
+        max_kafka_lag_records=max(kafka_lags) if kafka_lags else None,
+        last_kafka_lag_records=(
+            read_while_producing[-2].get("kafka_lag") if len(read_while_producing) > 1 else None
+        ),
+        behind_s=round(behind, 1),
+        producer_late_max_s=round(producer_late, 2),
+    )
