@@ -129,7 +129,7 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
                 figures += _baselines(fresh_session, run, measured, generated, detail, emit)
             # after the alternatives: they ran right after our ingest before this was added,
             # and the OTLP/JSON one needs most of the heap
-            figures += _other_signals(fresh_session, run, measured, detail, emit)
+            figures += _other_signals(fresh_session, run, measured, detail, emit, scale)
         if "freshness" in parts:
             run = _fresh_lake(settings, "fresh", own_topics=False)  # the Collector's topics
             emit(f"freshness: 2,000 spans/s through the Collector for {fresh_seconds:.0f} s")
@@ -179,12 +179,22 @@ def _other_signals(
     measured: ours.IngestFigures,
     detail: dict[str, Any],
     emit: Callable[[str], None],
+    scale: float,
 ) -> list[results.Figure]:
-    """Logs and metric points of the same generated run, each ingested alone, and the spans
-    again with the dedup off (its cost: rate without it / rate with it)."""
-    emit("ingesting the run's logs and metrics, then the spans again with the dedup off")
+    """The logs of the same generated run and the points of a metrics-heavy one
+    (``ours.metrics_options``), each ingested alone, and the spans again with the dedup off
+    (its cost: rate without it / rate with it)."""
+    from otellake.kafka_clients import ensure_topics
+
+    metrics_run = _fresh_lake(run, "points")
+    ensure_topics(metrics_run, list(metrics_run.topics.values()), partitions=3)
+    made = ours.produce(metrics_run, ours.metrics_options(int(100_000 * scale)))
+    emit(
+        f"ingesting the run's logs, {made.metric_points:,} metric points of "
+        f"{ours.POINTS_RUN_HOURS} h simulated, then the spans again with the dedup off"
+    )
     logs = ours.ingest_signal(session(), run, "logs")
-    points = ours.ingest_signal(session(), run, "metrics")
+    points = ours.ingest_signal(session(), metrics_run, "metrics")
     no_dedup = run.model_copy(update={"lake": f"{run.lake}-no-dedup", "dedup_window": "0"})
     spans_off = ours.ingest_signal(session(), no_dedup, "traces")
     detail["other_signals"] = {
