@@ -55,3 +55,16 @@ def test_a_set_limit_overrides_admission(lake_settings: Settings, spark: Any) ->
     batches = progress_file(lake_settings, "ingest_traces").read_text().splitlines()
     sizes = [json.loads(b)["records"] for b in batches if json.loads(b)["records"]]
     assert sizes == [2, 2], sizes
+
+
+def test_the_limit_follows_the_largest_record_at_either_end(lake_settings: Settings) -> None:
+    # a backlog of large records behind newer small ones: the mean of the newest would admit
+    # far more large records than the budget holds
+    large = [request([({"service.name": "adm" * 2000}, [])]).SerializeToString()] * 10
+    small = [_record(i) for i in range(25)]
+    produce(lake_settings, lake_settings.topic_spans, large + small, key=b"one-partition")
+    sizes = admission.sample_record_bytes(lake_settings, lake_settings.topic_spans)
+    # the 20 oldest (10 large, 10 small) and the 15 newest not already read
+    assert len(sizes) == 35
+    assert max(sizes) == len(large[0])
+    assert sorted(sizes)[-10:] == [len(large[0])] * 10

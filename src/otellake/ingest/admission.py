@@ -3,8 +3,11 @@
 A batch is decoded, cached and sorted in the executors' memory (the driver's, under
 ``local[N]``): a backlog read in one batch ran a 2 GiB driver out of heap at 1,000 records of
 281 KB (1M spans). Kafka's source limits a batch by records only (``maxOffsetsPerTrigger``), so
-the limit is derived from a byte budget, a share of the heap, and the mean size of the topic's
-newest records. ``OTELLAKE_MAX_OFFSETS_PER_TRIGGER`` still overrides it.
+the limit is a byte budget, a share of the heap, divided by the size of the largest record
+sampled from both ends of each partition (the oldest, which a new query reads first, and the
+newest). Not the mean: a topic whose backlog holds 281 KB records and whose newest records are
+the Collector's 37 KB ones gave 1,768 records per batch by the mean of the newest, and the
+first batch ran out of heap. ``OTELLAKE_MAX_OFFSETS_PER_TRIGGER`` still overrides it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from otellake import kafka_clients
 from otellake.errors import OtelLakeError
@@ -40,14 +43,14 @@ class Admission:
 
     max_records: int
     budget_bytes: int
-    mean_record_bytes: int
+    record_bytes: int
     sampled: int
 
     def describe(self) -> str:
         source = (
-            f"mean of the newest {self.sampled} records {self.mean_record_bytes:,} B"
+            f"largest of {self.sampled} sampled records {self.record_bytes:,} B"
             if self.sampled
-            else f"no record yet, assumed {self.mean_record_bytes:,} B"
+            else f"no record yet, assumed {self.record_bytes:,} B"
         )
         return (
             f"at most {self.max_records:,} records per batch "
@@ -63,14 +66,15 @@ def heap_bytes(spark: SparkSession) -> int:
     return int(jvm.java.lang.Runtime.getRuntime().maxMemory())
 
 
-def records_per_batch(budget_bytes: int, mean_record_bytes: int) -> int:
-    """How many records of the mean size fit the budget (at least one)."""
-    return max(MIN_RECORDS, budget_bytes // max(1, mean_record_bytes))
+def records_per_batch(budget_bytes: int, record_bytes: int) -> int:
+    """How many records of ``record_bytes`` fit the budget (at least one)."""
+    return max(MIN_RECORDS, budget_bytes // max(1, record_bytes))
 
 
 def sample_record_bytes(settings: Settings, topic: str, timeout_s: float = 5.0) -> list[int]:
-    """Value sizes of the newest records of each partition of ``topic`` (empty when the topic
-    has none, or the broker does not answer in time: the caller assumes a size then)."""
+    """Value sizes of the oldest and the newest records of each partition of ``topic`` (empty
+    when the topic has none, or the broker does not answer in time: the caller assumes a size
+    then)."""
     from kafka import TopicPartition
     from kafka.errors import KafkaError
 
@@ -91,26 +95,19 @@ def sample_record_bytes(settings: Settings, topic: str, timeout_s: float = 5.0) 
             return []
         ends = consumer.end_offsets(tps)
         starts = consumer.beginning_offsets(tps)
-        wanted = {
-            tp: min(SAMPLE_RECORDS_PER_PARTITION, ends[tp] - starts[tp])
-            for tp in tps
-            if ends[tp] > starts[tp]
-        }
-        if not wanted:
-            return []
-        consumer.assign(list(wanted))
-        for tp, n in wanted.items():
-            consumer.seek(tp, ends[tp] - n)
+        ranges: list[tuple[TopicPartition, int, int]] = []  # partition, first offset, count
+        for tp in tps:
+            n = min(SAMPLE_RECORDS_PER_PARTITION, ends[tp] - starts[tp])
+            if n <= 0:
+                continue
+            ranges.append((tp, starts[tp], n))  # the oldest: a new query reads them first
+            newest = max(starts[tp] + n, ends[tp] - n)  # (none read twice)
+            if ends[tp] > newest:
+                ranges.append((tp, newest, ends[tp] - newest))
         sizes: list[int] = []
         deadline = time.monotonic() + timeout_s
-        left = dict(wanted)
-        while left and time.monotonic() < deadline:
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                for record in records:
-                    if left.get(tp, 0) > 0:
-                        sizes.append(len(record.value or b""))
-                        left[tp] -= 1
-                left = {t: n for t, n in left.items() if n > 0}
+        for tp, first, count in ranges:
+            sizes += _read_sizes(consumer, tp, first, count, deadline)
         return sizes
     except (KafkaError, OSError) as exc:
         log.info("could not sample %s: %s", topic, exc)
@@ -119,9 +116,21 @@ def sample_record_bytes(settings: Settings, topic: str, timeout_s: float = 5.0) 
         consumer.close()
 
 
+def _read_sizes(consumer: Any, tp: Any, first: int, n: int, deadline: float) -> list[int]:
+    """Value sizes of ``n`` records of one partition from offset ``first`` (fewer at the
+    deadline)."""
+    consumer.assign([tp])
+    consumer.seek(tp, first)
+    sizes: list[int] = []
+    while len(sizes) < n and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=500).values():
+            sizes += [len(r.value or b"") for r in records][: n - len(sizes)]
+    return sizes
+
+
 def admission(spark: SparkSession, settings: Settings, topic: str) -> Admission:
     """The batch limit for a query reading ``topic`` (see the module docstring)."""
     budget = int(heap_bytes(spark) * HEAP_SHARE)
     sizes = sample_record_bytes(settings, topic)
-    mean = sum(sizes) // len(sizes) if sizes else UNKNOWN_RECORD_BYTES
-    return Admission(records_per_batch(budget, mean), budget, mean, len(sizes))
+    largest = max(sizes) if sizes else UNKNOWN_RECORD_BYTES
+    return Admission(records_per_batch(budget, largest), budget, largest, len(sizes))
