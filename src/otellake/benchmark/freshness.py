@@ -12,6 +12,8 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,15 +109,16 @@ def wait_for_first_progress(spark: SparkSession, failure: list[BaseException]) -
         time.sleep(0.5)  # polling for the first progress event, with a deadline
 
 
-def measure(
-    spark: SparkSession, settings: Settings, rate: float, seconds: float, emit: Any
-) -> FreshnessFigures:
-    import numpy as np
-
-    service = f"fresh-{uuid.uuid4().hex[:8]}"
+@contextmanager
+def live_ingest(
+    spark: SparkSession, settings: Settings, emit: Any, run: str
+) -> Iterator[list[BaseException]]:
+    """The traces ingest as a service (trigger 1 s, from the latest offsets) in a thread for
+    the block, which it enters once the query has run its first batch; the list holds the
+    ingest's failure, if any (raised when the block ends)."""
     stop = threading.Event()
-    options = IngestOptions(signals=("traces",), trigger="1s", starting_offsets="latest")
     failure: list[BaseException] = []
+    options = IngestOptions(signals=("traces",), trigger="1s", starting_offsets="latest")
 
     def ingest() -> None:
         try:
@@ -123,19 +126,57 @@ def measure(
         except BaseException as exc:  # noqa: BLE001 - re-raised below
             failure.append(exc)
 
-    thread = threading.Thread(target=ingest, name="bench-ingest", daemon=True)
+    thread = threading.Thread(target=ingest, name=f"bench-{run}", daemon=True)
     thread.start()
-    wait_for_first_progress(spark, failure)
-    sent = _send_paced(settings, service, rate, seconds)
-    landed: list[float] = []
-    deadline = time.monotonic() + 300
-    while len(landed) < sent and time.monotonic() < deadline and not failure:
-        time.sleep(1)  # polling the lake for the last spans, with a deadline
-        landed = lags(settings, service)
-    stop.set()
-    thread.join(timeout=300)
+    try:
+        wait_for_first_progress(spark, failure)
+        yield failure
+    finally:
+        stop.set()
+        thread.join(timeout=300)
     if failure:
-        raise RuntimeError(f"ingest failed during the freshness run: {failure[0]}")
+        raise RuntimeError(f"ingest failed during the {run} run: {failure[0]}")
+
+
+def wait_until_landed(
+    settings: Settings,
+    sent: int,
+    failure: list[BaseException],
+    service: str | None = None,
+    timeout_s: float = 300,
+) -> list[float]:
+    """The freshness of the spans in the lake, once all ``sent`` landed (or at the deadline).
+    Polls the row counts in the Delta log: reading every span each second would take CPU
+    from the ingest it measures."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not failure:
+        time.sleep(1)  # polling the lake for the last spans, with a deadline
+        if _rows_committed(settings) >= sent and len(landed := lags(settings, service)) >= sent:
+            return landed
+    return lags(settings, service)
+
+
+def _rows_committed(settings: Settings) -> int:
+    """Rows the spans table's commits added (from the Delta log's file statistics)."""
+    path = Path(lake.table_path(settings, "spans"), "_delta_log")
+    rows = 0
+    for entry in sorted(path.glob("*.json")):
+        for line in entry.read_text().splitlines():
+            add = json.loads(line).get("add") if line else None
+            if add and add.get("stats"):
+                rows += int(json.loads(add["stats"]).get("numRecords", 0))
+    return rows
+
+
+def measure(
+    spark: SparkSession, settings: Settings, rate: float, seconds: float, emit: Any
+) -> FreshnessFigures:
+    import numpy as np
+
+    service = f"fresh-{uuid.uuid4().hex[:8]}"
+    with live_ingest(spark, settings, emit, "freshness") as failure:
+        sent = _send_paced(settings, service, rate, seconds)
+        landed = wait_until_landed(settings, sent, failure, service)
     values = np.array(landed)
     return FreshnessFigures(
         sent=sent,

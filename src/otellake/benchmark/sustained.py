@@ -13,16 +13,14 @@ a span is never on Kafka before its end time.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from otellake.benchmark.freshness import lags, wait_for_first_progress
+from otellake.benchmark.freshness import live_ingest, wait_until_landed
 from otellake.benchmark.ours import stage_seconds
 from otellake.generate.run import GenerateOptions, generate
 from otellake.generate.simulate import Plan
-from otellake.ingest.runner import IngestOptions, run_ingest
 from otellake.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,17 +44,13 @@ class SustainedFigures:
     producer_late_max_s: float  # the generator's own delay, included in the freshness
 
 
-def _produce_paced(
-    settings: Settings, rate: int, seconds: int, stop: threading.Event
-) -> tuple[int, float]:
+def _produce_paced(settings: Settings, rate: int, seconds: int) -> tuple[int, float]:
     """``rate`` spans per second of wall time for ``seconds`` seconds; returns the spans
     written and how late the generator finished a second's spans at worst (0 if it kept up)."""
     start = time.time()
     sent = 0
     late = 0.0
     for i in range(seconds):
-        if stop.is_set():
-            break
         plan = Plan(start_ns=int((start + i) * 1e9), duration_ns=1_000_000_000, spans=rate)
         run = GenerateOptions(plan=plan, encoding=settings.encoding, seed=i + 1, incidents=False)
         # pacing the producer to the wall clock, not synchronising with the pipeline
@@ -71,31 +65,11 @@ def measure(
 ) -> SustainedFigures:
     import numpy as np
 
-    stop = threading.Event()
-    failure: list[BaseException] = []
-    options = IngestOptions(signals=("traces",), trigger="1s", starting_offsets="latest")
-
-    def ingest() -> None:
-        try:
-            run_ingest(spark, settings, options, emit, stop)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            failure.append(exc)
-
-    thread = threading.Thread(target=ingest, name="bench-sustained", daemon=True)
-    thread.start()
-    wait_for_first_progress(spark, failure)
-    sent, producer_late = _produce_paced(settings, rate, seconds, stop)
-    produced_until = time.monotonic()
-    landed: list[float] = []
-    deadline = time.monotonic() + 600
-    while len(landed) < sent and time.monotonic() < deadline and not failure:
-        time.sleep(2)  # polling the lake for the last spans, with a deadline
-        landed = lags(settings)
-    behind = time.monotonic() - produced_until
-    stop.set()
-    thread.join(timeout=300)
-    if failure:
-        raise RuntimeError(f"ingest failed during the sustained run: {failure[0]}")
+    with live_ingest(spark, settings, emit, "sustained") as failure:
+        sent, producer_late = _produce_paced(settings, rate, seconds)
+        produced_until = time.monotonic()
+        landed = wait_until_landed(settings, sent, failure, timeout_s=600)
+        behind = time.monotonic() - produced_until
     batches = stage_seconds(settings, "ingest_traces")
     read_while_producing = [b for b in batches if b.get("records")]
     kafka_lags = [b["kafka_lag"] for b in batches if b.get("kafka_lag") is not None]
