@@ -29,7 +29,7 @@ from otellake.jvm_decoders import KEEPING_UDF, TRACE_KEYS_UDF
 from otellake.transform.records import KAFKA_COLUMNS, keep_value_if_needed
 
 COORDS = ["topic", "partition", "offset"]
-# first byte of a unit's key (``SpanDedup.RECORD`` / ``SPAN``): a record's key never equals a span's
+# first byte of a unit's key (``SpanDedup.RECORD`` / ``TRACE``): a record's key is never a trace's
 RECORD_PREFIX, TRACE_PREFIX = "00", "01"
 
 
