@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
+from otellake import lake
 from otellake.ingest import admission
 from otellake.ingest.progress import progress_file
 from otellake.settings import Settings
-from tests.ingest.conftest import ingest_now, produce, read_table
+from tests.ingest.conftest import BackgroundIngest, ingest_now, produce, read_table
 from tests.otlp_builders import request, span, span_id, trace_id
 
 
@@ -68,3 +70,38 @@ def test_the_limit_follows_the_largest_record_at_either_end(lake_settings: Setti
     assert len(sizes) == 35
     assert max(sizes) == len(large[0])
     assert sorted(sizes)[-10:] == [len(large[0])] * 10
+
+
+def test_a_limit_assumed_on_an_empty_topic_is_sized_again_by_the_first_records(
+    lake_settings: Settings, spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an empty topic: the limit assumes 1 MB records, here 3 per batch
+    heap = admission.heap_bytes(spark)
+    monkeypatch.setattr(admission, "HEAP_SHARE", 3.5 * admission.UNKNOWN_RECORD_BYTES / heap)
+    ingest = BackgroundIngest(spark, lake_settings, trigger="1s")
+    try:
+        deadline = time.monotonic() + 120
+        while not any("records per batch" in line for line in ingest.lines):
+            assert time.monotonic() < deadline and not ingest.errors, (ingest.lines, ingest.errors)
+            time.sleep(0.2)  # polling for the query's start, with a deadline
+        records = [_record(i) for i in range(40)]
+        produce(lake_settings, lake_settings.topic_spans, records, key=b"one-partition")
+        deadline = time.monotonic() + 180
+        landed = 0
+        while landed < 200 and time.monotonic() < deadline and not ingest.errors:
+            time.sleep(1)  # polling the lake, with a deadline
+            if lake.path_exists(spark, lake.table_path(lake_settings, "spans") + "/_delta_log"):
+                landed = read_table(spark, lake_settings, "spans").count()
+    finally:
+        ingest.stop.set()
+        ingest.thread.join(timeout=300)
+    assert not ingest.errors, ingest.errors
+    assert any("at most 3 records per batch" in line for line in ingest.lines), ingest.lines
+    budget = int(heap * admission.HEAP_SHARE)
+    resized = admission.records_per_batch(budget, max(len(r) for r in records))
+    restarted = [line for line in ingest.lines if "smaller than assumed" in line]
+    assert len(restarted) == 1, ingest.lines
+    assert f"at most {resized:,} records per batch" in restarted[0]
+    spans = read_table(spark, lake_settings, "spans")
+    assert spans.count() == 200
+    assert spans.select("span_id").distinct().count() == 200

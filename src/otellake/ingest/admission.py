@@ -48,7 +48,7 @@ class Admission:
 
     def describe(self) -> str:
         source = (
-            f"largest of {self.sampled} sampled records {self.record_bytes:,} B"
+            f"largest of {self.sampled:,} sampled records {self.record_bytes:,} B"
             if self.sampled
             else f"no record yet, assumed {self.record_bytes:,} B"
         )

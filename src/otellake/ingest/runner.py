@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any
 from otellake import jvm_decoders, kafka_clients, lake, object_store
 from otellake.durations import parse_duration, spark_interval
 from otellake.errors import BadInput, OtelLakeError
-from otellake.ingest.admission import admission
+from otellake.ingest.admission import (
+    SAMPLE_RECORDS_PER_PARTITION,
+    Admission,
+    admission,
+    records_per_batch,
+)
 from otellake.ingest.pipelines import PIPELINES, SignalPipeline
 from otellake.ingest.progress import BatchStats, ProgressReporter
 from otellake.settings import Settings, Signal
@@ -144,6 +149,11 @@ class BatchWriter:
         self.predecoded = predecoded
         self.query_id: str | None = None
         self._started = threading.Event()
+        # set when the batch limit was sized by an assumed record size (an empty topic): the
+        # first records read size it again (``resized_limit``)
+        self.assumed: Admission | None = None
+        self.largest_record = 0
+        self.records_read = 0
 
     def started(self, query_id: str) -> None:
         self.query_id = query_id
@@ -195,9 +205,12 @@ class BatchWriter:
                 F.coalesce(F.sum("d.repaired_utf8"), F.lit(0)).alias("repaired"),
                 F.min(F.to_date("timestamp")).alias("first_day"),
                 F.sum("duplicates" if self.predecoded else F.lit(0)).alias("duplicates"),
+                F.max("value_size").alias("largest"),
             ).first()
             assert counts is not None
             stats.records = int(counts.records)
+            self.largest_record = max(self.largest_record, int(counts.largest or 0))
+            self.records_read += stats.records
             stats.rows = sum(
                 int(counts[f"n_{o.table}"]) for o in self.pipeline.outputs if o.primary
             )
@@ -314,6 +327,22 @@ def is_backfill(
     )
 
 
+def resized_limit(writer: BatchWriter) -> Admission | None:
+    """A larger batch limit for a query whose limit assumed the largest record size (its
+    topic was empty when it started), once it has read records that are smaller: sized like
+    ``admission`` does, by the largest record read. None: keep the limit."""
+    assumed = writer.assumed
+    if assumed is None or writer.records_read < SAMPLE_RECORDS_PER_PARTITION:
+        return None  # (a record or two is no sample)
+    seen = Admission(
+        records_per_batch(assumed.budget_bytes, writer.largest_record),
+        assumed.budget_bytes,
+        writer.largest_record,
+        writer.records_read,
+    )
+    return seen if seen.max_records > assumed.max_records else None
+
+
 def start_query(
     spark: SparkSession,
     settings: Settings,
@@ -322,7 +351,8 @@ def start_query(
     reporter: ProgressReporter,
     backfill: bool = False,
     name: str | None = None,
-) -> StreamingQuery:
+    limit: Admission | None = None,
+) -> tuple[StreamingQuery, BatchWriter]:
     """Start the signal's streaming query. A backfill gets a new query name and checkpoint
     (``backfill_<signal>_<UTC time>``), drains Kafka from the start position up to now, and
     writes with insert-only MERGEs (its new checkpoint has no memory of what landed)."""
@@ -346,9 +376,11 @@ def start_query(
     topic = settings.topics[pipeline.signal]
     max_records = settings.max_offsets_per_trigger
     if max_records is None:
-        limit = admission(spark, settings, topic)
+        limit = limit or admission(spark, settings, topic)
         reporter.say(f"{name}: {limit.describe()}")
         max_records = limit.max_records
+        if not limit.sampled:
+            writer.assumed = limit
     source = kafka_source(spark, settings, topic, options, max_records)
     if dedup:
         # RocksDB keeps the dedup keys off the JVM heap (a window of spans can be millions).
@@ -375,7 +407,7 @@ def start_query(
         stream = stream.trigger(processingTime=spark_interval(options.trigger or settings.trigger))
     query = stream.start()
     writer.started(str(query.id))
-    return query
+    return query, writer
 
 
 @contextmanager
@@ -499,6 +531,7 @@ def run_ingest(
     reporter = ProgressReporter(settings, emit)
     spark.streams.addListener(reporter)
     queries: list[StreamingQuery] = []
+    writers: list[BatchWriter] = []
     restarts: list[int] = []
     try:
         with _stop_on_signals(stop):
@@ -509,9 +542,11 @@ def run_ingest(
                         f"{sig}: ingest_{sig} has a checkpoint, so this start position is a "
                         "backfill: new checkpoint, insert-only MERGE, up to the current offsets"
                     )
-                queries.append(
-                    start_query(spark, settings, PIPELINES[sig], options, reporter, backfill)
+                query, writer = start_query(
+                    spark, settings, PIPELINES[sig], options, reporter, backfill
                 )
+                queries.append(query)
+                writers.append(writer)
                 restarts.append(0)
             while not stop.is_set():
                 for i, q in enumerate(queries):
@@ -542,7 +577,7 @@ def run_ingest(
                         if stop.wait(delay):
                             break
                         sig = options.signals[i]
-                        queries[i] = start_query(
+                        queries[i], writers[i] = start_query(
                             spark,
                             settings,
                             PIPELINES[sig],
@@ -551,6 +586,28 @@ def run_ingest(
                             backfill=q.name.startswith("backfill_"),
                             name=q.name,
                         )
+                for i, q in enumerate(queries):
+                    resized = resized_limit(writers[i]) if q.isActive else None
+                    if resized is None or stop.is_set():
+                        continue
+                    # The limit assumed 1 MB records (the topic was empty at the start): a
+                    # stream of the Collector's 37 KB records got 67 records per batch and fell
+                    # behind at 20k spans/s. Restarting from the checkpoint is exactly once.
+                    emit(
+                        f"{q.name}: its records are smaller than assumed; restarting it with "
+                        f"{resized.describe()}"
+                    )
+                    _stop_gracefully(q)
+                    queries[i], writers[i] = start_query(
+                        spark,
+                        settings,
+                        PIPELINES[options.signals[i]],
+                        options,
+                        reporter,
+                        backfill=q.name.startswith("backfill_"),
+                        name=q.name,
+                        limit=resized,
+                    )
                 active = [q for q in queries if q.isActive]
                 if not active and all(q.exception() is None for q in queries):
                     break  # available-now: every query drained Kafka
