@@ -591,8 +591,8 @@ def run_ingest(
                     if resized is None or stop.is_set():
                         continue
                     # The limit assumed 1 MB records (the topic was empty at the start): a
-                    # stream of the Collector's 37 KB records got 67 records per batch and fell
-                    # behind at 20k spans/s. Restarting from the checkpoint is exactly once.
+                    # stream of the generator's 281 KB records got 66 per batch and fell behind
+                    # at 20k spans/s. Restarting from the checkpoint is exactly once.
                     emit(
                         f"{q.name}: its records are smaller than assumed; restarting it with "
                         f"{resized.describe()}"
