@@ -39,7 +39,8 @@ class SustainedFigures:
     batches: int
     max_kafka_lag_records: int | None
     # Kafka's maxOffsetsBehindLatest (the partition furthest behind, in records) per batch
-    last_kafka_lag_records: int | None  # the last batch that read while the generator ran
+    # the lag after the next-to-last batch that read records (the last one reads the tail)
+    last_kafka_lag_records: int | None
     behind_s: float  # how long the last spans took to land after the generator stopped
     producer_late_max_s: float  # the generator's own delay, included in the freshness
 

@@ -128,6 +128,17 @@ def _read_sizes(consumer: Any, tp: Any, first: int, n: int, deadline: float) -> 
     return sizes
 
 
+def resized(assumed: Admission, largest_read: int, records_read: int) -> Admission | None:
+    """For a limit that assumed the record size (its topic was empty when the query started):
+    the limit the records a query has read give, by the same rule, if it is larger. None: keep
+    the limit (nothing assumed, too few records read to be a sample, or no larger)."""
+    if assumed.sampled or records_read < SAMPLE_RECORDS_PER_PARTITION:
+        return None
+    budget = assumed.budget_bytes
+    seen = Admission(records_per_batch(budget, largest_read), budget, largest_read, records_read)
+    return seen if seen.max_records > assumed.max_records else None
+
+
 def admission(spark: SparkSession, settings: Settings, topic: str) -> Admission:
     """The batch limit for a query reading ``topic`` (see the module docstring)."""
     budget = int(heap_bytes(spark) * HEAP_SHARE)

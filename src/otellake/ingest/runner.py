@@ -24,12 +24,7 @@ from typing import TYPE_CHECKING, Any
 from otellake import jvm_decoders, kafka_clients, lake, object_store
 from otellake.durations import parse_duration, spark_interval
 from otellake.errors import BadInput, OtelLakeError
-from otellake.ingest.admission import (
-    SAMPLE_RECORDS_PER_PARTITION,
-    Admission,
-    admission,
-    records_per_batch,
-)
+from otellake.ingest.admission import Admission, admission, resized
 from otellake.ingest.pipelines import PIPELINES, SignalPipeline
 from otellake.ingest.progress import BatchStats, ProgressReporter
 from otellake.settings import Settings, Signal
@@ -150,7 +145,7 @@ class BatchWriter:
         self.query_id: str | None = None
         self._started = threading.Event()
         # set when the batch limit was sized by an assumed record size (an empty topic): the
-        # first records read size it again (``resized_limit``)
+        # first records read size it again (``admission.resized``)
         self.assumed: Admission | None = None
         self.largest_record = 0
         self.records_read = 0
@@ -325,22 +320,6 @@ def is_backfill(
     return options.from_a_position and lake.path_exists(
         spark, f"{lake.checkpoint_path(settings, query)}/offsets"
     )
-
-
-def resized_limit(writer: BatchWriter) -> Admission | None:
-    """A larger batch limit for a query whose limit assumed the largest record size (its
-    topic was empty when it started), once it has read records that are smaller: sized like
-    ``admission`` does, by the largest record read. None: keep the limit."""
-    assumed = writer.assumed
-    if assumed is None or writer.records_read < SAMPLE_RECORDS_PER_PARTITION:
-        return None  # (a record or two is no sample)
-    seen = Admission(
-        records_per_batch(assumed.budget_bytes, writer.largest_record),
-        assumed.budget_bytes,
-        writer.largest_record,
-        writer.records_read,
-    )
-    return seen if seen.max_records > assumed.max_records else None
 
 
 def start_query(
@@ -533,6 +512,15 @@ def run_ingest(
     queries: list[StreamingQuery] = []
     writers: list[BatchWriter] = []
     restarts: list[int] = []
+
+    def restart(
+        i: int, q: StreamingQuery, limit: Admission | None = None
+    ) -> tuple[StreamingQuery, BatchWriter]:
+        """The query again from its checkpoint (same name: same checkpoint and app ids)."""
+        backfill = q.name.startswith("backfill_")
+        pipeline = PIPELINES[options.signals[i]]
+        return start_query(spark, settings, pipeline, options, reporter, backfill, q.name, limit)
+
     try:
         with _stop_on_signals(stop):
             for sig in options.signals:
@@ -576,38 +564,25 @@ def run_ingest(
                         emit(f"{exc}; restarting in {delay:.0f} s ({restarts[i]}/{MAX_RESTARTS})")
                         if stop.wait(delay):
                             break
-                        sig = options.signals[i]
-                        queries[i], writers[i] = start_query(
-                            spark,
-                            settings,
-                            PIPELINES[sig],
-                            options,
-                            reporter,
-                            backfill=q.name.startswith("backfill_"),
-                            name=q.name,
-                        )
+                        queries[i], writers[i] = restart(i, q)
                 for i, q in enumerate(queries):
-                    resized = resized_limit(writers[i]) if q.isActive else None
-                    if resized is None or stop.is_set():
+                    writer = writers[i]
+                    larger = (
+                        resized(writer.assumed, writer.largest_record, writer.records_read)
+                        if writer.assumed is not None and q.isActive
+                        else None
+                    )
+                    if larger is None or stop.is_set():
                         continue
                     # The limit assumed 1 MB records (the topic was empty at the start): a
                     # stream of the generator's 281 KB records got 66 per batch and fell behind
                     # at 20k spans/s. Restarting from the checkpoint is exactly once.
                     emit(
                         f"{q.name}: its records are smaller than assumed; restarting it with "
-                        f"{resized.describe()}"
+                        f"{larger.describe()}"
                     )
                     _stop_gracefully(q)
-                    queries[i], writers[i] = start_query(
-                        spark,
-                        settings,
-                        PIPELINES[options.signals[i]],
-                        options,
-                        reporter,
-                        backfill=q.name.startswith("backfill_"),
-                        name=q.name,
-                        limit=resized,
-                    )
+                    queries[i], writers[i] = restart(i, q, larger)
                 active = [q for q in queries if q.isActive]
                 if not active and all(q.exception() is None for q in queries):
                     break  # available-now: every query drained Kafka
