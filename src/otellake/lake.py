@@ -261,18 +261,3 @@ def commit_conflicts() -> tuple[type[Exception], ...]:
         e.ConcurrentDeleteDeleteException,
         e.ConcurrentTransactionException,
     )
-
-
-def append_exactly_once(df: DataFrame, path: str, app_id: str, version: int) -> None:
-    """Append unless this (app id, version) was committed before: Delta skips it then.
-
-    A streaming batch retried after a crash carries the same batch id, so each of its outputs
-    lands exactly once even though they are separate Delta transactions.
-    """
-    (
-        df.write.format("delta")
-        .mode("append")
-        .option("txnAppId", app_id)
-        .option("txnVersion", version)
-        .save(path)
-    )

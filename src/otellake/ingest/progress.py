@@ -30,6 +30,8 @@ class BatchStats:
     duplicates: int = 0
     # backfill and replay (insert-only MERGE): rows each table actually took
     inserted: dict[str, int] = field(default_factory=dict)
+    # tables that held this batch already (a batch replayed after a crash): not appended again
+    already_in: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -104,6 +106,12 @@ class ProgressReporter(StreamingQueryListener):
             f"({line['rows_per_s']} rows/s), lag {lag if lag is not None else '?'}"
             + (f", {stats.truncated_values} values truncated" if stats.truncated_values else "")
             + (f", {stats.duplicates} duplicate spans dropped" if stats.duplicates else "")
+            + (
+                f", already in {', '.join(sorted(stats.already_in))} (a replayed batch: "
+                "not appended again)"
+                if stats.already_in
+                else ""
+            )
             + (
                 f", {stats.repaired_utf8} strings with invalid UTF-8 repaired"
                 if stats.repaired_utf8
