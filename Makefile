@@ -52,7 +52,7 @@ test-fast: ## the tests that need no broker or Collector (a local SparkSession i
 test-long: ## soak-sized reliability and maintenance tests (10x: 1M spans killed mid-stream, ...)
 	OTELLAKE_TEST_SCALE=10 $(BIN)/pytest tests/reliability tests/maintain --durations=15 -s $(PYTEST_ARGS)
 
-bench: ## the benchmark at full scale (~20 min): bench/results/latest.json and the README table
+bench: ## the benchmark at full scale (~20 min): bench/results/latest.json and docs/benchmark.md
 	$(BIN)/otellake bench
 
 bench-quick: ## the benchmark at 1/10 scale (< 5 min): bench/results/quick.json

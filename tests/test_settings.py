@@ -7,7 +7,7 @@ from otellake.settings import Settings, find_project_root
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The defaults pinned in shared/docs/interfaces.md ("Settings").
+# The defaults pinned in docs/contract.md ("Settings").
 PINNED_DEFAULTS = {
     "kafka_bootstrap": "127.0.0.1:9092",
     "kafka_controller_port": 9093,
@@ -36,7 +36,7 @@ PINNED_DEFAULTS = {
 }
 
 
-def test_defaults_match_the_interfaces(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OTELLAKE_CACHE", raising=False)  # the one variable tests keep
     s = Settings()
     for name, value in PINNED_DEFAULTS.items():

@@ -1,8 +1,9 @@
-"""`make demo`: the pipeline end to end on local defaults, as far as it exists today.
+"""`make demo`: the whole pipeline end to end on local defaults.
 
-Stack up -> streaming ingest starts -> the OTel SDK sends spans, logs and metrics to the
-Collector -> they show up in Kafka (decoded from the three topics) -> spans, logs and
-metrics show up in the lake -> ingest stops -> stack down.
+Stack up -> streaming ingest starts -> the OTel SDK sends probe spans, logs and metrics to the
+Collector -> they show up in Kafka (decoded from the three topics) -> they show up in the
+lake -> a generated shop goes through the Collector into the lake -> every analysis runs on
+it (DuckDB) -> ingest stops -> stack down (unless --keep-up) -> a report of the last hour.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The one typed settings object: every ``OTELLAKE_*`` environment variable lives here.
 
-Names and defaults are pinned in ``shared/docs/interfaces.md``. Relative paths are resolved
+Names and defaults are pinned in ``docs/contract.md``. Relative paths are resolved
 once, at load time, against the project root when running from a checkout (the folder that
 holds ``pyproject.toml``), else against the current directory, so that notebooks, jobs and the
 CLI all find the same lake.

@@ -26,7 +26,7 @@ def on_one_machine(master: str) -> bool:
 
 
 def session_conf(settings: Settings, master: str | None = None) -> dict[str, str]:
-    """Every Spark setting otel-lake relies on (also what the README's spark-submit shows)."""
+    """Every Spark setting otel-lake relies on (also what `otellake spark-conf` prints)."""
     master = master or settings.spark_master
     conf = {
         "spark.master": master,

@@ -1,4 +1,4 @@
-"""Benchmark output: the pinned JSON shape, goals and the README table (no services)."""
+"""Benchmark output: the pinned JSON shape, goals and the results table (no services)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_figures_carry_their_goal_and_direction() -> None:
     assert results.figure("trace_lookup_10m_spans_s", None).met is None
 
 
-def test_document_shape_and_readme_table(tmp_path: Path) -> None:
+def test_document_shape_and_results_table(tmp_path: Path) -> None:
     figures = [
         results.figure("bytes_per_span", 44.7, baseline={"kafka_disk_bytes_per_span": 30.1}),
         results.figure("ratio_vs_otlp_json", 2.1, baseline=8000.0),
@@ -34,14 +34,16 @@ def test_document_shape_and_readme_table(tmp_path: Path) -> None:
         "met": True,
         "baseline": {"kafka_disk_bytes_per_span": 30.1},
     }
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# x\n{results.README_START}\nold\n{results.README_END}\nafter\n")
-    assert results.update_readme(readme, doc)
-    text = readme.read_text()
+    page = tmp_path / "benchmark.md"
+    page.write_text(f"# x\n{results.TABLE_START}\nold\n{results.TABLE_END}\nafter\n")
+    assert results.update_table(page, doc)
+    assert results.table_in(page) == results.markdown_table(doc)
+    text = page.read_text()
     assert "old" not in text and text.endswith("after\n")
     assert "| `bytes_per_span` | 44.7 B/span | ≤ 50 | yes |" in text
     assert "| `ratio_vs_otlp_json` | 2.1 x | ≥ 2.5 | **no** |" in text
     plain = tmp_path / "plain.md"
     plain.write_text("no markers here\n")
-    assert not results.update_readme(plain, doc)
+    assert not results.update_table(plain, doc)
+    assert results.table_in(plain) is None
     assert plain.read_text() == "no markers here\n"

@@ -1,5 +1,6 @@
-"""The README's cluster recipe, run line for line against a real standalone cluster on
-loopback: the same tables and the same analytics answer as local mode on the same data.
+"""The documented cluster recipe (docs/cluster-and-s3.md), run line for line against a real
+standalone cluster on loopback: the same tables and the same analytics answer as local mode on
+the same data.
 
 Why it matters: on a cluster the executors are other JVMs in another folder, so anything that
 only works because driver and executor share a process (jars on the driver only, a relative
@@ -30,12 +31,12 @@ ROOT = Path(__file__).resolve().parents[2]
 SPANS = 400
 
 
-def readme_recipe() -> str:
-    """The first bash block of the README's "Running on a Spark cluster" section."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## Running on a Spark cluster\n", 1)[1].split("\n## ", 1)[0]
+def documented_recipe() -> str:
+    """The first bash block of the "Running on a Spark cluster" section of the docs."""
+    page = (ROOT / "docs" / "cluster-and-s3.md").read_text()
+    section = page.split("\n## Running on a Spark cluster\n", 1)[1].split("\n## ", 1)[0]
     match = re.search(r"```bash\n(.*?)```", section, flags=re.S)
-    assert match, "no bash block in the README's cluster section"
+    assert match, "no bash block in the cluster section of docs/cluster-and-s3.md"
     return match.group(1)
 
 
@@ -60,7 +61,7 @@ def _quarantined(lake: str) -> int:
     return int(deltalake.DeltaTable(str(path)).to_pyarrow_table().num_rows)
 
 
-def test_readme_cluster_recipe_matches_local_mode(
+def test_documented_cluster_recipe_matches_local_mode(
     stack: Settings, tmp_path: Path, spark: Any
 ) -> None:
     tag = uuid.uuid4().hex[:10]
@@ -85,8 +86,8 @@ def test_readme_cluster_recipe_matches_local_mode(
     )  # fmt: skip
     assert json.loads(truth_file.read_text())["tables"]["spans"] == SPANS
 
-    # The README's lines as they stand (cluster up, spark-submit ingest and analytics, down).
-    script = "set -euo pipefail\n" + readme_recipe()
+    # The documented lines as they stand (cluster up, spark-submit ingest and analytics, down).
+    script = "set -euo pipefail\n" + documented_recipe()
     try:
         proc = subprocess.run(
             ["bash", "-c", script], env=settings_env(cluster), cwd=ROOT, capture_output=True,

@@ -3,7 +3,7 @@
 A distribution is a list of buckets ``(lower, upper, count)`` in ascending order. Percentiles
 interpolate linearly inside the bucket holding the rank (``q * total``); the open first bucket
 of an explicit histogram starts at ``min`` (else 0) and the open last one ends at ``max`` (else
-at its lower bound), as pinned in interfaces.md.
+at its lower bound), as pinned in docs/contract.md.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ never disturbs a running `make up` stack, and stops them at the end. Full scale:
 ingest and the alternatives, 60 s of 2k spans/s for freshness, 180 s of 20k spans/s from the
 generator for sustained ingest, a 10M-span lake for analytics.
 ``--quick`` is the same at 1/10 scale. Writes ``bench/results/latest.json`` (quick:
-``quick.json``) and refreshes the README's table; a missed goal is printed, never a failure.
+``quick.json``) and refreshes the table in ``docs/benchmark.md``; a missed goal is printed, never
+a failure.
 """
 
 from __future__ import annotations
@@ -249,6 +250,6 @@ def bench(
     out = ROOT / "bench" / "results" / f"{name}.json"
     results.write_json(out, doc)
     if not quick and parts == PARTS:
-        results.update_readme(ROOT / "README.md", doc)
+        results.update_table(ROOT / results.RESULTS_DOC, doc)
     print(results.markdown_table(doc))
     console.print(f"results: {out}", highlight=False)

@@ -1,7 +1,7 @@
 """Freshness: a steady stream of spans through the Collector while ingest runs (trigger 1 s).
 
 Freshness of a span = the commit time of the Delta version that added its file - the span's
-end time (interfaces.md). The spans come from the OpenTelemetry SDK at a paced rate, ended
+end time (docs/contract.md). The spans come from the OpenTelemetry SDK at a paced rate, ended
 just before they are handed to the exporter, so the figure covers the SDK's batch delay, the
 Collector's batching, Kafka, and the streaming batch.
 """

@@ -1,6 +1,7 @@
-"""Benchmark figures: each beside its goal, written as JSON and as the README's table.
+"""Benchmark figures: each beside its goal, written as JSON and as the table in
+``docs/benchmark.md``.
 
-Shape pinned in interfaces.md ("Benchmark output"): ``{"machine", "versions", "results":
+Shape pinned in docs/contract.md ("Benchmark output"): ``{"machine", "versions", "results":
 [{"name", "value", "unit", "goal", "met", "baseline"}]}``. A missed goal is reported, never a
 failure: speed lives here, not in tests.
 """
@@ -36,8 +37,10 @@ GOALS: dict[str, tuple[str, float | None, str]] = {
     "ingest_driver_peak_heap_mib": ("MiB", 2048.0, "max"),
     "ingest_driver_peak_live_heap_mib": ("MiB", 1024.0, "max"),
 }
-README_START = "<!-- bench:start -->"
-README_END = "<!-- bench:end -->"
+# The results page and the markers around the table that every full run rewrites.
+RESULTS_DOC = Path("docs") / "benchmark.md"
+TABLE_START = "<!-- bench:start -->"
+TABLE_END = "<!-- bench:end -->"
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,22 @@ def markdown_table(doc: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def update_readme(readme: Path, doc: dict[str, Any]) -> bool:
+def _table_pattern() -> re.Pattern[str]:
+    return re.compile(re.escape(TABLE_START) + "\n(.*?)\n" + re.escape(TABLE_END), re.S)
+
+
+def table_in(page: Path) -> str | None:
+    """The table between the bench markers of ``page``; None when the markers are missing."""
+    match = _table_pattern().search(page.read_text(encoding="utf-8"))
+    return None if match is None else match.group(1)
+
+
+def update_table(page: Path, doc: dict[str, Any]) -> bool:
     """Replace the table between the bench markers; False when the markers are missing."""
-    text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+    text = page.read_text(encoding="utf-8")
+    pattern = _table_pattern()
     if not pattern.search(text):
         return False
-    table = f"{README_START}\n{markdown_table(doc)}\n{README_END}"
-    readme.write_text(pattern.sub(lambda _m: table, text), encoding="utf-8")
+    table = f"{TABLE_START}\n{markdown_table(doc)}\n{TABLE_END}"
+    page.write_text(pattern.sub(lambda _m: table, text), encoding="utf-8")
     return True

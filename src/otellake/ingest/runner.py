@@ -96,7 +96,7 @@ def kafka_source(
         .options(**kafka_clients.spark_options(settings))
         .option("subscribe", topic)
         # Offsets deleted by retention before we read them fail the query loudly, unless the
-        # operator explicitly accepts the loss (see README, "Data loss").
+        # operator explicitly accepts the loss (see docs/operations.md, "Data loss").
         .option("failOnDataLoss", "false" if options.accept_data_loss else "true")
         .option("kafka.max.partition.fetch.bytes", str(max(settings.max_record_bytes, 1 << 20)))
     )

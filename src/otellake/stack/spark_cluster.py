@@ -4,7 +4,7 @@ The pip-installed pyspark has no ``sbin/start-*.sh`` scripts, but its ``bin/spar
 runs the standalone daemons. A job submitted with ``--master spark://127.0.0.1:<port>`` then
 runs in executors the worker launches, in other processes and folders than the driver: the
 same setup as a real cluster (jars shipped by ``spark.jars``, absolute lake paths), on one
-machine, for tests and for trying the cluster recipe of the README.
+machine, for tests and for trying the cluster recipe in docs/cluster-and-s3.md.
 """
 
 from __future__ import annotations

@@ -77,10 +77,15 @@ def batch_event_date(nanos: Column) -> Column:
 
 
 def with_ingest_time(rows: DataFrame, ingested_at: datetime) -> DataFrame:
-    """``rows`` plus the columns :func:`batch_event_date` reads (a one-row broadcast)."""
+    """``rows`` plus the columns :func:`batch_event_date` reads (a one-row broadcast).
+
+    The row is an inline table, which Spark broadcasts from the driver; a DataFrame made
+    with ``createDataFrame`` is an RDD, and broadcasting it ran a Spark job in every table's
+    write (0.1-0.25 s each at 2k spans/s)."""
     ingest_nanos = int(ingested_at.timestamp()) * 1_000_000_000
-    batch = rows.sparkSession.createDataFrame(
-        [(ingest_nanos, ingested_at.date())], f"{INGEST_NANOS} BIGINT, {INGEST_DAY} DATE"
+    batch = rows.sparkSession.sql(
+        f"SELECT * FROM VALUES ({ingest_nanos}L, DATE'{ingested_at.date().isoformat()}') "
+        f"AS batch({INGEST_NANOS}, {INGEST_DAY})"
     )
     return rows.crossJoin(F.broadcast(batch))
 
