@@ -190,7 +190,7 @@ def ingest(
 ) -> None:
     """Stream Kafka topics into the Delta lake: decode, quarantine bad input, exactly once."""
     from otellake.durations import parse_duration
-    from otellake.ingest.runner import IngestOptions, run_ingest, selected_signals
+    from otellake.ingest import IngestOptions, run_ingest, selected_signals
     from otellake.spark_session import build_spark_session
 
     overrides: dict[str, object] = {"spark_master": master} if master else {}

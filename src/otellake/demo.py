@@ -19,7 +19,7 @@ from rich.table import Table
 
 from otellake import lake, schemas, topic_peek
 from otellake.errors import ServiceNotReady
-from otellake.ingest.runner import IngestOptions, run_ingest
+from otellake.ingest import IngestOptions, run_ingest
 from otellake.settings import Settings, Signal
 from otellake.stack import lifecycle
 from otellake.telemetry_probe import Probe, send_probe

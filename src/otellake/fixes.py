@@ -157,11 +157,9 @@ def replay_quarantine(
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
-    from otellake import jvm_decoders
     from otellake.durations import parse_duration
-    from otellake.ingest.pipelines import PIPELINES
+    from otellake.ingest.batch import BatchWriter, prepare
     from otellake.ingest.progress import ProgressReporter
-    from otellake.ingest.runner import BatchWriter
     from otellake.transform.records import decode_records, quarantine_rows
 
     if reason == "too_large":
@@ -208,18 +206,18 @@ def replay_quarantine(
             # (counted now: the writes below refresh what `pending` reads)
             n_rows = rows.count()
             fixed = rows.select(*coords, "item_path").collect()
-            udf = jvm_decoders.register(spark, settings, signal)
-            pipeline = PIPELINES[signal]
-            for table in (*pipeline.tables, "quarantine"):
-                lake.ensure_table(spark, settings, table)
+            prepared = prepare(spark, settings, signal)
             writer = BatchWriter(
-                settings, pipeline, udf, ProgressReporter(settings, emit), merge_into=spark
+                settings,
+                prepared,
+                ProgressReporter(settings, emit),
+                merge_into=spark,
+                query_id=f"replay-{now:%Y%m%dT%H%M%S}",
             )
-            writer.query_id = f"replay-{now:%Y%m%dT%H%M%S}"
             stats = writer.write(records, 0)
             # What still fails after the fix: those quarantine rows stay unmarked.
             still = (
-                records.transform(decode_records(udf, settings.max_record_bytes))
+                records.transform(decode_records(prepared.udf_name, settings.max_record_bytes))
                 .transform(
                     quarantine_rows(now, settings.max_record_bytes, settings.max_value_bytes)
                 )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from otellake import kafka_clients, lake
-from otellake.ingest.runner import IngestOptions, run_ingest
+from otellake.ingest import IngestOptions, run_ingest
 from otellake.settings import Settings
 
 

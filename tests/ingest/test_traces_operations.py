@@ -14,7 +14,7 @@ import pytest
 from kafka import TopicPartition
 
 from otellake import kafka_clients
-from otellake.ingest.runner import DataLossError
+from otellake.ingest import DataLossError
 from otellake.settings import Settings
 from tests.conftest import settings_env
 from tests.ingest.conftest import ingest_now, produce, read_table

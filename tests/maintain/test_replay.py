@@ -7,23 +7,20 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from otellake import jvm_decoders, lake
+from otellake import lake
 from otellake.fixes import replay_quarantine
 from otellake.generate.otlp_json import to_otlp_json
-from otellake.ingest.pipelines import PIPELINES
+from otellake.ingest.batch import BatchWriter, prepare
 from otellake.ingest.progress import ProgressReporter
-from otellake.ingest.runner import BatchWriter
 from otellake.settings import Settings
 from tests.otlp_builders import request, span, span_id, trace_id
 
 
 def _ingest_batch(spark: Any, settings: Settings, records: list[bytes], batch_id: int) -> None:
     """One ingest batch of these records, as the stream writes it (no Kafka needed)."""
-    udf = jvm_decoders.register(spark, settings, "traces")
-    for table in ("spans", "trace_index", "quarantine"):
-        lake.ensure_table(spark, settings, table)
-    writer = BatchWriter(settings, PIPELINES["traces"], udf, ProgressReporter(settings, print))
-    writer.query_id = "test"
+    prepared = prepare(spark, settings, "traces")
+    reporter = ProgressReporter(settings, print)
+    writer = BatchWriter(settings, prepared, reporter, query_id="test")
     now = datetime.now(UTC)
     kafka = spark.createDataFrame(
         [("spans", 0, batch_id * 100 + i, now, None, r) for i, r in enumerate(records)],

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from otellake import kafka_clients
+from otellake.ingest import CheckpointWithoutDedupState
 from otellake.ingest.progress import progress_file
-from otellake.ingest.runner import CheckpointWithoutDedupState
 from otellake.settings import Settings
 from tests.ingest.conftest import ingest_now, produce, read_table
 from tests.otlp_builders import request, span, span_id, trace_id

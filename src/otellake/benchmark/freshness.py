@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from otellake import lake
 from otellake.benchmark.ours import table_bytes_per_row
-from otellake.ingest.runner import IngestOptions, run_ingest
+from otellake.ingest import IngestOptions, run_ingest
 from otellake.settings import Settings
 
 if TYPE_CHECKING:

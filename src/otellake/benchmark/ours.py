@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from otellake import lake
 from otellake.generate.run import GenerateOptions, GenerateResult, generate
 from otellake.generate.simulate import Plan
-from otellake.ingest.runner import IngestOptions, run_ingest
+from otellake.ingest import IngestOptions, run_ingest
 from otellake.settings import Encoding, Settings, Signal
 from otellake.stack.kafka_broker import data_dir
 
