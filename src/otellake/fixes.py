@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from otellake import lake
+from otellake import lake, schemas
 from otellake.errors import BadInput
 from otellake.maintain import lake_tables
 from otellake.settings import Settings
@@ -21,17 +21,17 @@ if TYPE_CHECKING:
 
 Emit = Callable[[str], None]
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
-# Tables holding a trace's rows, and those holding a service's rows.
-TRACE_TABLES = ("spans", "trace_index", "logs")
-SERVICE_TABLES = (
-    "spans",
-    "logs",
-    "metrics_gauge",
-    "metrics_sum",
-    "metrics_histogram",
-    "metrics_exp_histogram",
-    "metrics_summary",
-)
+
+
+def trace_tables() -> tuple[str, ...]:
+    """Tables holding a trace's rows: those with a ``trace_id`` column."""
+    return schemas.tables(column="trace_id")
+
+
+def service_tables() -> tuple[str, ...]:
+    """Tables holding a service's telemetry: those a signal's ingest writes that have a
+    ``service_name`` column (not ``anomalies``, which is derived)."""
+    return tuple(t for t in schemas.tables(column="service_name") if schemas.table(t).signal)
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class DeleteRequest:
         return cls(service=service, before=day)
 
     def tables(self) -> tuple[str, ...]:
-        return TRACE_TABLES if self.trace_id else SERVICE_TABLES
+        return trace_tables() if self.trace_id else service_tables()
 
     def predicate(self) -> Column:
         """Rows to delete, as a Column (user values are literals, never SQL text)."""

@@ -11,20 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from otellake.settings import Settings, Signal
+from otellake.signals import SIGNALS
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-UDF_NAMES: dict[Signal, str] = {
-    "traces": "otlp_decode_traces",
-    "logs": "otlp_decode_logs",
-    "metrics": "otlp_decode_metrics",
-}
-_CLASSES: dict[Signal, str] = {
-    "traces": "dev.otellake.decode.TracesDecoder",
-    "logs": "dev.otellake.decode.LogsDecoder",
-    "metrics": "dev.otellake.decode.MetricsDecoder",
-}
 
 
 def _java_strings(spark: SparkSession, values: tuple[str, ...]) -> Any:
@@ -46,7 +36,7 @@ def _decoder(spark: SparkSession, settings: Settings, signal: Signal) -> tuple[A
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     cls: Any = jvm
-    for part in _CLASSES[signal].split("."):
+    for part in SIGNALS[signal].decoder_class.split("."):
         cls = getattr(cls, part)
     # otlp_proto: the constructor; otlp_json: the json() factory, whose rows are identical
     # (it turns the Collector's JSON, hex ids and all, into the same protobuf first).
@@ -62,16 +52,18 @@ def _decoder(spark: SparkSession, settings: Settings, signal: Signal) -> tuple[A
 def register(spark: SparkSession, settings: Settings, signal: Signal) -> str:
     """Register the decoder of ``signal`` for this session; returns the SQL function name.
 
-    For traces it also registers ``otlp_span_keys(value)`` (the dedup keys of a record's valid
-    spans, read off the wire), ``otlp_span_keys_by_trace(value)`` (the same keys grouped by
-    trace) and ``otlp_decode_traces_keeping(value, kept, n_keys)`` (the
-    decoder keeping only the spans the dedup let through): see ``transform.dedup``.
+    For a signal deduplicated by span keys (traces) it also registers
+    ``otlp_span_keys(value)`` (the dedup keys of a record's valid spans, read off the wire),
+    ``otlp_span_keys_by_trace(value)`` (the same keys grouped by trace) and
+    ``otlp_decode_traces_keeping(value, kept, n_keys)`` (the decoder keeping only the spans
+    the dedup let through): see ``transform.dedup``.
     """
+    definition = SIGNALS[signal]
     cls, decoder = _decoder(spark, settings, signal)
     udfs = spark._jsparkSession.udf()
-    udfs.register(UDF_NAMES[signal], decoder, cls.returnType())
-    if signal == "traces":
+    udfs.register(definition.sql_function, decoder, cls.returnType())
+    if definition.stream_dedup == "span_keys":
         udfs.register(SPAN_KEYS_UDF, decoder.keys(), cls.keysType())
         udfs.register(TRACE_KEYS_UDF, decoder.traceKeys(), cls.traceKeysType())
         udfs.register(KEEPING_UDF, decoder.keeping(), cls.returnType())
-    return UDF_NAMES[signal]
+    return definition.sql_function

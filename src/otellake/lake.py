@@ -141,43 +141,11 @@ def evolve_table(spark: SparkSession, path: str, spec: schemas.TableSpec) -> lis
     return added
 
 
-# The dedup key of each table: what makes two rows the same item delivered twice. Backfill
-# and replay write with an insert-only MERGE on it. Plain names are columns; the rest are
-# expressions over the alias ``{a}`` (MAP columns cannot be compared, their JSON hash can).
-DEDUP_KEYS: dict[str, tuple[str, ...]] = {
-    "spans": ("trace_id", "span_id", "start_time_unix_nano"),
-    "logs": (
-        "time_unix_nano",
-        "observed_time_unix_nano",
-        "trace_id",
-        "span_id",
-        "service_name",
-        "xxhash64({a}.body, {a}.severity_number, to_json({a}.log_attributes), "
-        "to_json({a}.resource_attributes))",
-    ),
-    **{
-        t: (
-            "metric_name",
-            "service_name",
-            "start_time_unix_nano",
-            "time_unix_nano",
-            "xxhash64(to_json({a}.resource_attributes), to_json({a}.attributes))",
-        )
-        for t in (
-            "metrics_gauge",
-            "metrics_sum",
-            "metrics_histogram",
-            "metrics_exp_histogram",
-            "metrics_summary",
-        )
-    },
-    # a record (or item) is quarantined once, even if a replay fails it for another reason
-    "quarantine": ("kafka_topic", "kafka_partition", "kafka_offset", "item_path"),
-}
-
-
 def _key_exprs(table: str, alias: str) -> list[str]:
-    return [k.format(a=alias) if "{a}" in k else f"{alias}.`{k}`" for k in DEDUP_KEYS[table]]
+    """The table's dedup key (its schema file's ``dedup_key``, on which backfill and replay
+    merge) as SQL over ``alias``: plain names are columns; the rest are expressions over
+    ``{a}`` (MAP columns cannot be compared, their JSON hash can)."""
+    return [k.format(a=alias) if "{a}" in k else f"{alias}.`{k}`" for k in schemas.dedup_key(table)]
 
 
 def _merge_condition(table: str, prune_from: date | None) -> str:

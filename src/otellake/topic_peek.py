@@ -13,25 +13,15 @@ from typing import Any
 
 from google.protobuf.message import Message
 from kafka import TopicPartition
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from otellake import kafka_clients
 from otellake.settings import Settings, Signal
-
-REQUEST_TYPES: dict[str, type[Message]] = {
-    "traces": ExportTraceServiceRequest,
-    "logs": ExportLogsServiceRequest,
-    "metrics": ExportMetricsServiceRequest,
-}
+from otellake.signals import SIGNALS
 
 
 def decode(signal: Signal, value: bytes) -> Message:
     """One Kafka record value -> the whole export request it carries."""
-    message = REQUEST_TYPES[signal]()
+    message = SIGNALS[signal].request_type()()
     message.ParseFromString(value)
     return message
 
@@ -85,32 +75,26 @@ class Summary:
     names: tuple[str, ...]
 
 
-_GROUPS: dict[str, tuple[str, str]] = {
-    "traces": ("resource_spans", "scope_spans"),
-    "logs": ("resource_logs", "scope_logs"),
-    "metrics": ("resource_metrics", "scope_metrics"),
-}
-
-
-def _item_names(signal: Signal, scope_group: Any) -> list[str]:
-    if signal == "traces":
-        return [s.name for s in scope_group.spans]
-    if signal == "logs":
-        return [r.body.string_value for r in scope_group.log_records]
-    return [m.name for m in scope_group.metrics]
+def _label(item: Any, path: str) -> str:
+    for part in path.split("."):
+        item = getattr(item, part)
+    return str(item)
 
 
 def summarize(signal: Signal, message: Message) -> Summary:
     """Counts and names inside one export request, for display and for finding a probe."""
-    resource_field, scope_field = _GROUPS[signal]
+    definition = SIGNALS[signal]
     services: set[str] = set()
     names: list[str] = []
-    for resource_group in getattr(message, resource_field):
+    for resource_group in getattr(message, definition.resource_field):
         for attr in resource_group.resource.attributes:
             if attr.key == "service.name":
                 services.add(attr.value.string_value)
-        for scope_group in getattr(resource_group, scope_field):
-            names += _item_names(signal, scope_group)
+        for scope_group in getattr(resource_group, definition.scope_field):
+            names += [
+                _label(item, definition.item_label)
+                for item in getattr(scope_group, definition.item_field)
+            ]
     return Summary(frozenset(services), len(names), tuple(names))
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from otellake import schemas
 from otellake.analytics import histograms
 from otellake.analytics.engines import Engine, LakeMissing
 from otellake.analytics.queries import SpanFilter, timestamp_where
@@ -54,13 +55,14 @@ _COMMON = (
     "metric_name, metric_unit, service_name, resource_attributes, attributes, "
     "start_time_unix_nano, time_unix_nano, aggregation_temporality"
 )
+# the metric types analysed (each in its table, ``schemas.metric_table``): their own columns
 _SELECT = {
-    "metrics_histogram": "count, sum, min, max, bucket_counts, explicit_bounds",
-    "metrics_exp_histogram": (
+    "histogram": "count, sum, min, max, bucket_counts, explicit_bounds",
+    "exp_histogram": (
         "count, sum, min, max, scale, zero_count, zero_threshold, positive_offset, "
         "positive_bucket_counts, negative_offset, negative_bucket_counts"
     ),
-    "metrics_sum": "value",
+    "sum": "value",
 }
 
 
@@ -144,11 +146,11 @@ def _indexed(offset: int, counts: Iterable[int] | None) -> dict[int, int]:
     return {offset + i: int(c) for i, c in enumerate(counts or []) if c}
 
 
-def _dist(table: str, p: dict[str, Any]) -> Dist:
-    if table == "metrics_sum":
+def _dist(metric_type: str, p: dict[str, Any]) -> Dist:
+    if metric_type == "sum":
         return Dist(count=p["value"])
     lo, hi = histograms.finite_or_none(p["min"]), histograms.finite_or_none(p["max"])
-    if table == "metrics_histogram":
+    if metric_type == "histogram":
         return Dist(
             p["count"], p["sum"] or 0.0, lo, hi, tuple(p["explicit_bounds"] or ()),
             [int(c) for c in p["bucket_counts"] or []],
@@ -166,15 +168,16 @@ def _json(value: dict[str, str] | None) -> str:
     return json.dumps(value or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _points(engine: Engine, table: str, f: SpanFilter) -> list[dict[str, Any]] | None:
+def _points(engine: Engine, metric_type: str, f: SpanFilter) -> list[dict[str, Any]] | None:
+    table = schemas.metric_table(metric_type)
     params: dict[str, Any] = {}
     clauses = [timestamp_where(f, params)]
     if f.metric is not None:
         params["metric"] = f.metric
         clauses.append("metric_name = :metric")
-    if table == "metrics_sum":
+    if metric_type == "sum":
         clauses.append("is_monotonic")
-    sql = f"SELECT {_COMMON}, {_SELECT[table]} FROM {table} WHERE {' AND '.join(clauses)}"
+    sql = f"SELECT {_COMMON}, {_SELECT[metric_type]} FROM {table} WHERE {' AND '.join(clauses)}"
     try:
         return engine.query(sql, params, [table])
     except LakeMissing:
@@ -188,7 +191,9 @@ def _bucket_start(time_unix_nano: int, bucket_s: int | None) -> str | None:
     return iso_z(datetime.fromtimestamp(start_s, UTC))
 
 
-def _series_rows(table: str, points: list[dict[str, Any]], f: SpanFilter) -> list[dict[str, Any]]:
+def _series_rows(
+    metric_type: str, points: list[dict[str, Any]], f: SpanFilter
+) -> list[dict[str, Any]]:
     series: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for p in points:
         key = (p["metric_name"], _json(p["resource_attributes"]), _json(p["attributes"]))
@@ -198,8 +203,8 @@ def _series_rows(table: str, points: list[dict[str, Any]], f: SpanFilter) -> lis
     rows = []
     for (name, resource, attributes), pts in series.items():
         pts.sort(key=lambda p: (p["time_unix_nano"], p["start_time_unix_nano"]))
-        dists = [_dist(table, p) for p in pts]
-        if table == "metrics_exp_histogram":
+        dists = [_dist(metric_type, p) for p in pts]
+        if metric_type == "exp_histogram":
             smallest = min(d.scale for d in dists if d.scale is not None)
             dists = [d.at_scale(smallest) for d in dists]
         totals: dict[str | None, tuple[Dist, int]] = {}
@@ -225,7 +230,7 @@ def _series_rows(table: str, points: list[dict[str, Any]], f: SpanFilter) -> lis
         for bucket, (total, n) in sorted(totals.items(), key=lambda kv: kv[0] or ""):
             row: dict[str, Any] = {
                 "metric_name": name,
-                "metric_type": table.removeprefix("metrics_"),
+                "metric_type": metric_type,
                 "service_name": first["service_name"],
                 "resource_attributes": resource,
                 "attributes": attributes,
@@ -233,14 +238,14 @@ def _series_rows(table: str, points: list[dict[str, Any]], f: SpanFilter) -> lis
                 "bucket_start": bucket,
                 "points": n,
             }
-            row.update(_figures(table, total, seconds))
+            row.update(_figures(metric_type, total, seconds))
             rows.append(row)
     return rows
 
 
-def _figures(table: str, total: Dist, seconds: float) -> dict[str, Any]:
+def _figures(metric_type: str, total: Dist, seconds: float) -> dict[str, Any]:
     empty = {c: None for c in ("count", "sum", "p50", "p90", "p95", "p99", "increase")}
-    if table == "metrics_sum":
+    if metric_type == "sum":
         return empty | {"increase": float(total.count), "rate_per_s": total.count / seconds}
     buckets = total.buckets() if total.counts or total.scale is not None else []
     figures = empty | {
@@ -256,12 +261,12 @@ def _figures(table: str, total: Dist, seconds: float) -> dict[str, Any]:
 def metrics(engine: Engine, f: SpanFilter) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     missing = []
-    for table in ("metrics_histogram", "metrics_exp_histogram", "metrics_sum"):
-        points = _points(engine, table, f)
+    for metric_type in _SELECT:
+        points = _points(engine, metric_type, f)
         if points is None:
-            missing.append(table)
+            missing.append(schemas.metric_table(metric_type))
             continue
-        rows += _series_rows(table, points, f)
+        rows += _series_rows(metric_type, points, f)
     if len(missing) == len(_SELECT):
         raise LakeMissing(
             f"no metric tables ({', '.join(missing)}) in {engine.settings.lake}; "

@@ -33,6 +33,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource as PbResource
 
+from otellake import schemas
 from otellake.generate.shop import CONSUMER, HTTP_STATUS, SERVER, Operation, Scope, Shop
 from otellake.generate.simulate import ERROR, INFO, WARN, Incident, Plan, SimLog, SimSpan
 
@@ -42,15 +43,6 @@ EXP_SCALE = 3
 SUMMARY_QUANTILES = (0.0, 0.5, 0.9, 0.99, 1.0)
 CUMULATIVE = m.AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
 DELTA = m.AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
-
-# table of the lake each metric type lands in
-TABLES = {
-    "gauge": "metrics_gauge",
-    "sum": "metrics_sum",
-    "histogram": "metrics_histogram",
-    "exponential_histogram": "metrics_exp_histogram",
-    "summary": "metrics_summary",
-}
 
 
 def any_value(value: Any) -> AnyValue:
@@ -123,6 +115,8 @@ class MetricsModel:
         self._next = 0
         self._last_tick = plan.start_ns
         self._resources = [PbResource(attributes=key_values(r.attributes)) for r in shop.resources]
+        # the lake's table of each metric type (by its OTLP ``Metric.data`` field)
+        self.tables = schemas.otlp_metric_tables()
 
     @property
     def next_tick(self) -> int | None:
@@ -172,7 +166,7 @@ class MetricsModel:
         request = ExportMetricsServiceRequest()
         points: Counter[str] = Counter()
         logs: list[SimLog] = []
-        rng = self.rng
+        rng, tables = self.rng, self.tables
         for inst in self.instances:
             runtime_scope = self.shop.runtime_scopes[inst.service]
             scopes: dict[int, tuple[Scope, list[m.Metric]]] = {}
@@ -185,7 +179,7 @@ class MetricsModel:
                 scopes: dict[int, tuple[Scope, list[m.Metric]]] = scopes,
             ) -> None:
                 scopes.setdefault(scope.index, (scope, []))[1].append(metric)
-                points[TABLES[kind]] += n
+                points[tables[kind]] += n
 
             # gauges
             load = inst.interval_requests / interval_s

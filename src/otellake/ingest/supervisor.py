@@ -72,11 +72,16 @@ def start_query(
         name = prepared.pipeline.query_name
         if backfill:
             name = f"backfill_{signal}_{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    dedup = signal == "traces" and dedup_window_seconds(settings) > 0 and not backfill
+    definition = prepared.pipeline.definition
+    dedup = (
+        definition.stream_dedup == "span_keys"
+        and dedup_window_seconds(settings) > 0
+        and not backfill
+    )
     writer = BatchWriter(
         settings, prepared, reporter, merge_into=spark if backfill else None, predecoded=dedup
     )
-    topic = settings.topics[signal]
+    topic = definition.topic(settings)
     max_records = settings.max_offsets_per_trigger
     if max_records is None:
         limit = limit or admission(spark, settings, topic)

@@ -8,6 +8,7 @@ from datetime import datetime
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from otellake import schemas
 from otellake.transform.records import (
     batch_event_date,
     flatten_items,
@@ -15,23 +16,20 @@ from otellake.transform.records import (
     service_name,
 )
 
-# decoder array -> lake table
-METRIC_TABLES = {
-    "gauge": "metrics_gauge",
-    "sum": "metrics_sum",
-    "histogram": "metrics_histogram",
-    "exp_histogram": "metrics_exp_histogram",
-    "summary": "metrics_summary",
-}
 
-
-def points(field: str, ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
-    """Data points of one metric type (``field`` of the decoder) as rows of its table."""
+def points(table: str, ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
+    """Data points of one metric type (the decoder's array of ``table``) as rows of its table."""
     time = F.col("time_unix_nano")
+    field = schemas.table(table).metric_type
+    if field is None:
+        raise ValueError(
+            f"table {table!r} is not a metric table; expected one of "
+            f"{list(schemas.metric_tables())}"
+        )
     # one row per data point: service_name, metric_name, ..., attributes, timestamp, values, date
     return flatten_items(
         field,
-        METRIC_TABLES[field],
+        table,
         lambda: {
             "service_name": service_name(F.col("resource_attributes")),
             "timestamp": nanos_to_timestamp(time),
