@@ -230,7 +230,8 @@ def analyze(
     analysis: Annotated[
         str,
         typer.Argument(
-            help="errors, latency, exceptions, log-errors, deps, trace, search or metrics"
+            help="errors, latency, exceptions, log-errors, deps, trace, search, metrics, "
+            "critical-path or slo"
         ),
     ],
     trace_id: Annotated[str | None, typer.Argument(help="the trace id, for `trace`")] = None,
@@ -238,7 +239,10 @@ def analyze(
     start: Annotated[str | None, typer.Option("--from", help="window start, ISO-8601")] = None,
     end: Annotated[str | None, typer.Option("--to", help="window end (exclusive)")] = None,
     service: Annotated[str | None, typer.Option(help="only this service")] = None,
-    by: Annotated[str, typer.Option(help="service or operation")] = "service",
+    by: Annotated[
+        str | None,
+        typer.Option(help="service or operation (default: service; critical-path: operation)"),
+    ] = None,
     bucket: Annotated[str | None, typer.Option(help="1m, 5m or 1h")] = None,
     kind: Annotated[
         str | None,
@@ -254,6 +258,16 @@ def analyze(
     min_duration: Annotated[str | None, typer.Option(help="span duration ≥ D, e.g. 500ms")] = None,
     status: Annotated[str | None, typer.Option(help="ERROR, OK or UNSET")] = None,
     metric: Annotated[str | None, typer.Option(help="metric name (metrics)")] = None,
+    slowest: Annotated[
+        float | None,
+        typer.Option(help="critical-path: only requests at or above this percentile, e.g. 99"),
+    ] = None,
+    objective: Annotated[
+        str | None, typer.Option(help="slo: the objective in percent (default 99.9)")
+    ] = None,
+    latency_threshold: Annotated[
+        str | None, typer.Option(help="slo: a good event is also no slower than D, e.g. 300ms")
+    ] = None,
     engine: Annotated[str | None, typer.Option(help="duckdb or spark (OTELLAKE_ENGINE)")] = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
     limit: Annotated[int | None, typer.Option(min=1, help="at most N rows")] = None,
@@ -262,7 +276,7 @@ def analyze(
         typer.Option("--save", help="also append the rows to analytics_<analysis> (Spark)"),
     ] = False,
 ) -> None:
-    """Answer an error, latency, dependency, trace or metrics question (DuckDB or Spark)."""
+    """Answer an error, latency, dependency, trace, metrics, critical-path or SLO question."""
     from otellake.analytics import api
     from otellake.analytics.engines import make_engine
 
@@ -294,6 +308,9 @@ def analyze(
         trace_id=trace_id,
         metric=metric,
         limit=limit,
+        objective=objective,
+        latency_threshold=latency_threshold,
+        slowest=slowest,
     )
     runner = make_engine(engine, settings)
     result = api.run(analysis, span_filter, runner)
@@ -339,11 +356,20 @@ def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         table.add_row(
             *(
-                f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
+                _float_cell(v) if isinstance(v, float) else ("" if v is None else str(v))
                 for v in r.values()
             )
         )
     console.print(table)
+
+
+def _float_cell(value: float) -> str:
+    """Three decimals; a ratio just below 1 (an SLI, an objective) keeps the digits that show
+    how far below 1 it is: 0.9995, not 1.000."""
+    decimals = 3
+    while 0.99 < value < 1 and round(value, decimals) == 1 and decimals < 9:
+        decimals += 1
+    return f"{value:.{decimals}f}"
 
 
 from otellake import lake_commands as _lake_commands  # noqa: E402

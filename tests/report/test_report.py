@@ -22,7 +22,7 @@ from tests.conftest import settings_env
 from tests.report.chromium import render
 from tests.shop_history import ShopHistory
 
-CHARTS = ("error-rate", "latency", "dependencies", "anomalies")
+CHARTS = ("error-rate", "latency", "critical-path", "dependencies", "anomalies")
 HISTORY = timedelta(minutes=60)
 
 
@@ -132,7 +132,7 @@ def test_spark_builds_the_same_report(
     duckdb = json.loads(report[1].read_text())
     on_spark = json.loads(json_path.read_text())
     assert on_spark["report"]["engine"] == "spark"
-    for name in ("headline", "errors_by_service", "dependencies", "changes"):
+    for name in ("headline", "errors_by_service", "critical_path", "dependencies", "changes"):
         assert _close(on_spark[name], duckdb[name]), name
     assert _close(on_spark["anomalies"]["rows"], duckdb["anomalies"]["rows"])
 

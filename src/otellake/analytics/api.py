@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from otellake.analytics import queries
+from otellake.analytics.critical_path import critical_path
 from otellake.analytics.deps import deps
 from otellake.analytics.dialects import Dialect
 from otellake.analytics.engines import Engine, make_engine
@@ -21,6 +22,12 @@ from otellake.analytics.log_templates import log_errors
 from otellake.analytics.metrics import metrics
 from otellake.analytics.queries import Query, SpanFilter
 from otellake.analytics.search import search
+from otellake.analytics.slo import (
+    DEFAULT_OBJECTIVE,
+    parse_latency_threshold,
+    parse_objective,
+    slo,
+)
 from otellake.analytics.trace import parse_trace_id, trace
 from otellake.analytics.window import Window, bucket_seconds, resolve_window
 from otellake.durations import parse_duration
@@ -43,12 +50,32 @@ SQL_ANALYSES: dict[str, Callable[[SpanFilter, Dialect], Query]] = {
 PROCEDURES: dict[str, Callable[[Engine, SpanFilter], list[dict[str, Any]]]] = {
     "search": search,
     "metrics": metrics,
+    "critical-path": critical_path,
+    "slo": slo,
 }
-ANALYSES = ("errors", "latency", "exceptions", "log-errors", "deps", "trace", "search", "metrics")
+ANALYSES = (
+    "errors",
+    "latency",
+    "exceptions",
+    "log-errors",
+    "deps",
+    "trace",
+    "search",
+    "metrics",
+    "critical-path",
+    "slo",
+)
 # Analyses that look at every span kind unless the caller narrows them.
 ALL_KINDS_BY_DEFAULT = {"exceptions", "search"}
+# Analyses whose rows are per operation unless `--by service` collapses them.
+BY_OPERATION_BY_DEFAULT = {"critical-path"}
 # What an empty answer is about, for the plain "nothing here" message.
-SUBJECT = {"log-errors": "error logs", "metrics": "metric points", "trace": "trace"}
+SUBJECT = {
+    "log-errors": "error logs",
+    "metrics": "metric points",
+    "trace": "trace",
+    "critical-path": "requests",
+}
 
 
 @dataclass(frozen=True)
@@ -127,7 +154,7 @@ def make_filter(
     end: str | None = None,
     window: Window | None = None,
     service: str | None = None,
-    by: str = "service",
+    by: str | None = None,
     bucket: str | None = None,
     kinds: str | tuple[str, ...] | None = None,
     root_only: bool = False,
@@ -138,6 +165,9 @@ def make_filter(
     trace_id: str | None = None,
     metric: str | None = None,
     limit: int | None = None,
+    objective: float | str | None = None,
+    latency_threshold: str | None = None,
+    slowest: float | str | None = None,
 ) -> SpanFilter:
     """A SpanFilter from the CLI's option values (strings), checked with clear messages."""
     if isinstance(kinds, str):
@@ -150,6 +180,7 @@ def make_filter(
             min_duration_ns = parse_duration(min_duration) // timedelta(microseconds=1) * 1000
         except ValueError as exc:
             raise BadInput(f"--min-duration: {exc}") from None
+    by = by or ("operation" if analysis in BY_OPERATION_BY_DEFAULT else "service")
     return SpanFilter(
         window or resolve_window(since, start, end),
         service=service,
@@ -164,7 +195,47 @@ def make_filter(
         limit=limit,
         trace_id=trace_id,
         metric=metric,
+        slowest=_slowest(analysis, slowest),
+        **_slo_options(analysis, objective, latency_threshold),
     )
+
+
+def _slowest(analysis: str, slowest: float | str | None) -> float | None:
+    """``--slowest P`` as a number, for ``critical-path`` only."""
+    if slowest is None:
+        return None
+    if analysis != "critical-path":
+        raise BadInput("--slowest is for `analyze critical-path` only")
+    try:
+        return float(slowest)
+    except ValueError:
+        raise BadInput(f"--slowest {slowest!r}: expected a percentile such as 99") from None
+
+
+def _slo_options(
+    analysis: str, objective: float | str | None, latency_threshold: str | None
+) -> dict[str, Any]:
+    """``objective`` (percent, default 99.9) and ``latency_threshold_ns`` for ``slo``; the
+    options are refused elsewhere rather than silently ignored."""
+    if analysis != "slo":
+        given = [
+            option
+            for option, value in (
+                ("--objective", objective),
+                ("--latency-threshold", latency_threshold),
+            )
+            if value is not None
+        ]
+        if given:
+            verb = "is" if len(given) == 1 else "are"
+            raise BadInput(f"{' and '.join(given)} {verb} for `analyze slo` only")
+        return {}
+    return {
+        "objective": parse_objective(DEFAULT_OBJECTIVE if objective is None else objective),
+        "latency_threshold_ns": (
+            None if latency_threshold is None else parse_latency_threshold(latency_threshold)
+        ),
+    }
 
 
 def analyze(
@@ -178,7 +249,9 @@ def analyze(
     """One call for notebooks: ``analyze("errors", since="24h", by="operation")``.
 
     ``options`` are the CLI's options by their Python names (since, start, end, service, by,
-    bucket, kinds, root_only, name, attrs, min_duration, status, trace_id, metric, limit).
+    bucket, kinds, root_only, name, attrs, min_duration, status, trace_id, metric, limit, and
+    for ``slo`` objective (percent, default 99.9) and latency_threshold such as ``"300ms"``,
+    for ``critical-path`` slowest, a percentile such as 99).
     """
     from otellake.settings import load_settings
 

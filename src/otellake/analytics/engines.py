@@ -28,6 +28,13 @@ class Engine(Protocol):
         self, sql: str, params: dict[str, Any], tables: list[str]
     ) -> list[dict[str, Any]]: ...
 
+    def materialize(self, name: str, sql: str, params: dict[str, Any], tables: list[str]) -> None:
+        """Compute ``sql`` once into a temporary relation ``name`` that later queries read
+        (a step of a multi-step analysis, e.g. what a recursive CTE joins at every level)."""
+
+    def release(self, name: str) -> None:
+        """Drop a relation made by :meth:`materialize`."""
+
 
 def _normalize(value: Any) -> Any:
     if isinstance(value, datetime):
@@ -90,6 +97,16 @@ class DuckDBEngine:
             {n: _normalize(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()
         ]
 
+    def materialize(self, name: str, sql: str, params: dict[str, Any], tables: list[str]) -> None:
+        for table in tables:
+            self._register(table)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS {self.dialect.placeholders(sql)}", params
+        )
+
+    def release(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
 
 def _plain_local_files(delta: Any, files: list[str]) -> bool:
     """True when the data files alone are the table: local paths, partitioned by directory,
@@ -113,8 +130,15 @@ class SparkEngine:
     def __init__(self, spark: SparkSession, settings: Settings) -> None:
         self.spark = spark
         self.settings = settings
+        self._held: dict[str, Any] = {}  # materialize(): name -> checkpointed DataFrame
 
     def query(self, sql: str, params: dict[str, Any], tables: list[str]) -> list[dict[str, Any]]:
+        self._register(tables)
+        # Aware datetimes bind as the right instant whatever the driver's local time zone.
+        rows = self.spark.sql(sql, args=params).collect()
+        return [{k: _normalize(v) for k, v in row.asDict().items()} for row in rows]
+
+    def _register(self, tables: list[str]) -> None:
         from delta.tables import DeltaTable
 
         for table in tables:
@@ -122,9 +146,22 @@ class SparkEngine:
             if not DeltaTable.isDeltaTable(self.spark, path):
                 raise LakeMissing(f"no table {table!r} at {path}; has `otellake ingest` run?")
             self.spark.read.format("delta").load(path).createOrReplaceTempView(table)
-        # Aware datetimes bind as the right instant whatever the driver's local time zone.
-        rows = self.spark.sql(sql, args=params).collect()
-        return [{k: _normalize(v) for k, v in row.asDict().items()} for row in rows]
+
+    def materialize(self, name: str, sql: str, params: dict[str, Any], tables: list[str]) -> None:
+        # A checkpoint, not a cache: a view over a cached plan is inlined (and recomputed) by
+        # the queries that read it, and its lineage grows with every step.
+        self._register(tables)
+        held = self.spark.sql(sql, args=params).localCheckpoint(eager=True)
+        held.createOrReplaceTempView(name)
+        self._held[name] = held
+
+    def release(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+        held = self._held.pop(name, None)
+        if held is not None:  # a checkpoint's blocks belong to its RDD, not to a cache entry
+            plan = held._jdf.queryExecution().analyzed()
+            if plan.getClass().getSimpleName() == "LogicalRDD":
+                plan.rdd().unpersist(False)
 
 
 def make_engine(name: str, settings: Settings, spark: SparkSession | None = None) -> Engine:

@@ -1,6 +1,6 @@
 """The analyses, each defined once: a function that builds SQL for a dialect plus its params.
 
-Semantics are pinned in shared/docs/interfaces.md ("Analytics semantics"): window [from, to)
+Semantics are pinned in docs/contract.md ("Analytics semantics"): window [from, to)
 on the span start time, SERVER+CONSUMER kinds by default, the error-span rule (status ERROR,
 or a SERVER span whose HTTP status is 5xx), exact percentiles with linear interpolation.
 """
@@ -39,6 +39,11 @@ class SpanFilter:
     # trace and metrics
     trace_id: str | None = None
     metric: str | None = None
+    # slo: the objective in percent (99.9), the latency a good event stays within
+    objective: float | None = None
+    latency_threshold_ns: int | None = None
+    # critical-path: keep the requests at or above this percentile (0-100) of their operation
+    slowest: float | None = None
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kinds if k not in SPAN_KINDS]
@@ -48,6 +53,8 @@ class SpanFilter:
             raise BadInput(f"--by {self.by!r}; expected 'service' or 'operation'")
         if self.status is not None and self.status not in STATUS_CODES:
             raise BadInput(f"--status {self.status!r}; expected one of {list(STATUS_CODES)}")
+        if self.slowest is not None and not 0 <= self.slowest <= 100:
+            raise BadInput(f"--slowest {self.slowest!r}; expected a percentile from 0 to 100")
 
 
 @dataclass(frozen=True)

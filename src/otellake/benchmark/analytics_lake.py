@@ -1,6 +1,6 @@
 """Analytics on a large lake written directly (no Kafka), for the benchmark: latency by
 service+operation and errors on DuckDB and Spark, a trace lookup by id, a search by one
-attribute.
+attribute, the critical path of an hour's slowest requests (``--slowest 99``).
 
 The lake is built once per size and reused (delete its directory to rebuild). It is shaped like
 ingested data: one day, traces of 10 spans over 8 services, files in arrival (time) order, so
@@ -32,6 +32,8 @@ SEARCH_ATTR = "http.route=/api/v1/item/7"
 DAY_NS = 86_400 * 10**9
 T0_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
 WINDOW = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
+# critical-path: the requests of one hour, the slowest percent of each root operation
+CRITICAL_PATH_WINDOW = {"start": "2026-01-01T12:00:00Z", "end": "2026-01-01T13:00:00Z"}
 SERVICES = ["frontend", "checkout", "cart", "payment", "currency", "shipping", "catalog", "recs"]
 # one trace: (kind, parent position, service offset from the root's, operation)
 SHAPE = [
@@ -227,8 +229,9 @@ def ensure_lake(lake: Path, spans: int, emit: Any) -> float:
 def measure(
     lake: Path, repeat: int, spark: SparkSession | None, emit: Any
 ) -> dict[str, dict[str, Any]]:
-    """Latency by service+operation, errors by service, a trace lookup and an attribute
-    search, on DuckDB and (when ``spark`` is given) on Spark."""
+    """Latency by service+operation, errors by service, a trace lookup, an attribute search
+    and the critical path of an hour's slowest requests, on DuckDB and (when ``spark`` is
+    given) on Spark."""
     settings = Settings(lake=str(lake.resolve()))  # type: ignore[call-arg]
     duck = DuckDBEngine(settings)
     # the median id: the smallest would let row-group min/max statistics skip nearly everything
@@ -248,5 +251,8 @@ def measure(
             "errors_by_service": timed(engine, "errors", runs, **WINDOW),
             "trace_lookup": timed(engine, "trace", runs, trace_id=trace_id),
             "attr_search": timed(engine, "search", runs, attrs=[SEARCH_ATTR], **WINDOW),
+            "critical_path": timed(
+                engine, "critical-path", runs, slowest=99, **CRITICAL_PATH_WINDOW
+            ),
         }
     return results

@@ -166,6 +166,7 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
                 results.figure("duckdb_errors_10m_spans_s", duck["errors_by_service"]["best_s"]),
                 results.figure("trace_lookup_10m_spans_s", duck["trace_lookup"]["best_s"]),
                 results.figure("attr_search_10m_spans_s", duck["attr_search"]["best_s"]),
+                results.figure("critical_path_10m_spans_s", duck["critical_path"]["best_s"]),
             ]  # fmt: skip
         spark.stop()
     finally:

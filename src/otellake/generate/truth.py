@@ -1,6 +1,6 @@
 """The ground truth of a generated run, computed with the analytics semantics.
 
-``shared/docs/interfaces.md``: SERVER and CONSUMER spans by default; an error span has status
+``docs/contract.md``: SERVER and CONSUMER spans by default; an error span has status
 ERROR, or is a SERVER span with ``http.response.status_code`` 500-599; percentiles are exact
 with linear interpolation on ``duration_ns`` as a double, divided by 1e6. Rows carry the
 analytics' column names and order (``latency`` and ``errors``, by service and by operation),
@@ -17,18 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from otellake import schemas
+from otellake.generate.critical_path_truth import CriticalPaths, TreeSpan
 from otellake.generate.shop import CONSUMER, HTTP_STATUS, KIND_NAMES, SERVER
 from otellake.generate.simulate import ERROR, SEVERE, Incident, Plan, SimLog, SimSpan
 
 SECOND = 1_000_000_000
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
-METRIC_TABLES = (
-    "metrics_gauge",
-    "metrics_sum",
-    "metrics_histogram",
-    "metrics_exp_histogram",
-    "metrics_summary",
-)
 
 
 def percentile(ordered: list[float], p: float) -> float:
@@ -70,6 +65,7 @@ class Truth:
         self.error_logs: Counter[str] = Counter()
         self.min_ns = math.inf
         self.max_ns = 0
+        self.critical_paths = CriticalPaths()  # every request's path, walked on its tree
 
     def add_spans(self, spans: list[SimSpan]) -> None:
         self.spans += len(spans)
@@ -88,6 +84,24 @@ class Truth:
         if spans:
             self.min_ns = min(self.min_ns, min(s.start for s in spans))
             self.max_ns = max(self.max_ns, max(s.end for s in spans))
+        self._add_critical_paths(spans)
+
+    def _add_critical_paths(self, spans: list[SimSpan]) -> None:
+        """The critical path of each request (root SERVER span) among ``spans``, from the
+        simulated tree: the spans as written (the run's last request may be cut short)."""
+        by_trace: dict[bytes, list[SimSpan]] = {}
+        for s in spans:
+            by_trace.setdefault(s.trace_id, []).append(s)
+        for members in by_trace.values():
+            tree = [
+                TreeSpan(
+                    s.span_id.hex(), s.parent_id.hex(), s.start, s.end, (s.op.service, s.op.name)
+                )
+                for s in members
+            ]
+            for sim, node in zip(members, tree, strict=True):
+                if not sim.parent_id and sim.op.kind == SERVER:
+                    self.critical_paths.add_request(tree, node)
 
     def add_logs(self, logs: list[SimLog], services: list[str]) -> None:
         """``services``: service name by resource index."""
@@ -108,6 +122,25 @@ class Truth:
         """[from, to) in whole seconds around everything written."""
         start = min(plan.start_ns, int(self.min_ns) if self.spans or self.logs else plan.start_ns)
         return start // SECOND * SECOND, (self.max_ns // SECOND + 1) * SECOND
+
+    def _critical_path(self, start: int, end: int, incidents: list[Incident]) -> dict[str, Any]:
+        """Rows over the run's window (every request, and ``--slowest 99``), and for each
+        latency incident's window (``--slowest 99``)."""
+        paths = self.critical_paths
+        return {
+            **_critical_path_rows(paths, start, end, None),
+            "slowest_99": _critical_path_rows(paths, start, end, 99.0),
+            "latency_incidents": [
+                {
+                    "service_name": i.service,
+                    "from": iso(i.start_ns),
+                    "to": iso(i.end_ns),
+                    "slowest_99": _critical_path_rows(paths, i.start_ns, i.end_ns, 99.0),
+                }
+                for i in incidents
+                if i.kind == "latency"
+            ],
+        }
 
     def document(self, seed: int, plan: Plan, incidents: list[Incident]) -> dict[str, Any]:
         start, end = self.window(plan)
@@ -153,9 +186,9 @@ class Truth:
             },
             "window": {"from": iso(start), "to": iso(end)},
             "tables": {
-                "spans": self.spans,
-                "logs": self.logs,
-                **{t: self.points[t] for t in METRIC_TABLES},
+                **dict.fromkeys(schemas.tables(role="span"), self.spans),
+                **dict.fromkeys(schemas.tables(role="log"), self.logs),
+                **{t: self.points[t] for t in schemas.metric_tables()},
             },
             "span_counts": {
                 "by_service": [
@@ -169,6 +202,7 @@ class Truth:
             "latency": {"by_service": latency_services, "by_operation": latency_ops},
             "errors": {"by_service": error_services, "by_operation": error_ops},
             "error_logs": {s: self.error_logs[s] for s in sorted(self.error_logs)},
+            "critical_path": self._critical_path(start, end, incidents),
             "incidents": [
                 {
                     "service_name": i.service,
@@ -184,6 +218,16 @@ class Truth:
                 for i in incidents
             ],
         }
+
+
+def _critical_path_rows(
+    paths: CriticalPaths, start: int, end: int, slowest: float | None
+) -> dict[str, list[dict[str, Any]]]:
+    """``analyze critical-path`` rows for requests starting in [start, end), both groupings."""
+    return {
+        "by_operation": paths.rows(start, end, slowest, ("service_name", "span_name")),
+        "by_service": paths.rows(start, end, slowest, ("service_name",), lambda key: key[0]),
+    }
 
 
 def _latency(durations_ns: list[int]) -> dict[str, Any]:

@@ -43,6 +43,29 @@ def error_rate(rows: list[dict[str, Any]]) -> bytes:
     return _png(figure)
 
 
+def critical_path(rows: list[dict[str, Any]]) -> bytes:
+    """Horizontal bars: each service's share (%) of the slowest requests' time, on their
+    critical paths; the largest on top."""
+    rows = sorted(rows, key=lambda r: r["share"])
+    figure = _figure(8, 0.4 * len(rows) + 1.2)
+    ax = figure.subplots()
+    values = [r["share"] * 100 for r in rows]
+    bars = ax.barh([r["service_name"] for r in rows], values, color="#2e86c1")
+    ax.bar_label(
+        bars,
+        labels=[
+            f"{v:.1f}% · {r['mean_critical_ms']:.1f} ms" for v, r in zip(values, rows, strict=True)
+        ],
+        padding=3,
+        fontsize=8,
+    )
+    ax.set_xlabel(
+        "share of the slowest requests' time on the critical path (%) · mean ms per request"
+    )
+    ax.set_xlim(0, max([*values, 1.0]) * 1.35)
+    return _png(figure)
+
+
 def latency_over_time(rows: list[dict[str, Any]]) -> bytes:
     """p50, p95, p99 per service over time (one panel each, log scale)."""
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)

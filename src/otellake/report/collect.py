@@ -9,16 +9,20 @@ from typing import Any
 from otellake.analytics import api
 from otellake.analytics.engines import Engine
 from otellake.analytics.queries import SpanFilter
+from otellake.analytics.slo import DEFAULT_OBJECTIVE
 from otellake.analytics.window import Window, iso_z
 from otellake.anomalies.detector import TooLittleHistory
 from otellake.anomalies.run import DEFAULT_HISTORY
 from otellake.anomalies.run import run as detect_anomalies
 
 TOP = 10
+SLOWEST = 99.0  # the critical-path section looks at the slowest 1 % of each entry operation
 SECTIONS = (
     "headline",
     "errors_by_service",
+    "slo",
     "latency_over_time",
+    "critical_path",
     "top_exceptions",
     "top_log_templates",
     "dependencies",
@@ -136,6 +140,27 @@ def changes(
     }
 
 
+def slo(engine: Engine, window: Window) -> dict[str, Any]:
+    """Error-budget burn rates at the default objective, alerting services first (pages, then
+    tickets), so the table opens with what needs a person."""
+    rows = _rows("slo", engine, window)
+    order = {"page": 0, "ticket": 1, "none": 2}
+    return {
+        "objective": DEFAULT_OBJECTIVE,
+        "rows": sorted(rows, key=lambda r: (order[r["alert"]], r["service_name"])),
+    }
+
+
+def critical_path(engine: Engine, window: Window) -> dict[str, Any]:
+    """Where the slowest requests spend their time: their critical path by service (the
+    chart), and the operations that own most of it."""
+    return {
+        "slowest": SLOWEST,
+        "by_service": _rows("critical-path", engine, window, slowest=SLOWEST, by="service"),
+        "by_operation": _rows("critical-path", engine, window, slowest=SLOWEST)[:TOP],
+    }
+
+
 def anomalies(engine: Engine, window: Window, history: timedelta) -> dict[str, Any]:
     try:
         found = detect_anomalies(engine, window, history)
@@ -172,10 +197,12 @@ def collect(
     errors = _rows("errors", engine, window)
     data.sections |= {
         "errors_by_service": sorted(errors, key=lambda r: -r["error_rate"]),
+        "slo": slo(engine, window),
         "latency_over_time": {
             "bucket": bucket_for(window),
             "rows": _rows("latency", engine, window, bucket=bucket_for(window)),
         },
+        "critical_path": critical_path(engine, window),
         "top_exceptions": _rows("exceptions", engine, window)[:TOP],
         "top_log_templates": _rows("log-errors", engine, window)[:TOP],
         "dependencies": _rows("deps", engine, window),

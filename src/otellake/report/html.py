@@ -13,7 +13,9 @@ from otellake.report.collect import ReportData
 TITLES = {
     "headline": "Headline",
     "errors_by_service": "Error rate per service",
+    "slo": "SLO burn rates and alerts",
     "latency_over_time": "Latency over time (p50 / p95 / p99)",
+    "critical_path": "Critical path of the slowest requests",
     "top_exceptions": "Top exceptions",
     "top_log_templates": "Top error-log templates",
     "dependencies": "Dependency graph",
@@ -23,6 +25,13 @@ TITLES = {
 ANOMALY_COLUMNS = [
     *("service_name", "minute", "severity", "score", "request_rate", "error_rate"),
     *("p95_ms", "cpu", "memory"),
+]
+SLO_COLUMNS = [
+    *("service_name", "alert", "events", "good", "sli", "budget_remaining"),
+    *("burn_5m", "burn_30m", "burn_1h", "burn_6h", "burn_3d"),
+]
+CRITICAL_PATH_COLUMNS = [
+    *("service_name", "span_name", "critical_ms", "share", "traces", "mean_critical_ms"),
 ]
 CHANGE_COLUMNS = [
     *("service_name", "spans", "spans_before", "error_rate", "error_rate_before"),
@@ -100,6 +109,7 @@ def _headline(h: dict[str, Any]) -> str:
 def _sections(data: ReportData) -> dict[str, str]:
     s = data.sections
     latency = s["latency_over_time"]
+    critical = s["critical_path"]
     anomalies = s["anomalies"]
     changes = s["changes"]
     parts = {
@@ -111,11 +121,29 @@ def _sections(data: ReportData) -> dict[str, str]:
             ["service_name", "spans", "error_spans", "error_rate", "error_logs"],
             "no spans",
         ),
+        "slo": f'<p class="note">objective {s["slo"]["objective"]:g} % of SERVER and CONSUMER '
+        "spans not in error; burn rate = (1 - SLI) ÷ (1 - objective) over the window ending at "
+        "the report's end; page: 1h and 5m both above 14.4, or 6h and 30m both above 6; "
+        "ticket: 3d and 6h both above 1</p>" + _table(s["slo"]["rows"], SLO_COLUMNS, "no spans"),
         "latency_over_time": (
             _chart("latency", lambda: charts.latency_over_time(latency["rows"]), "latency")
             + f'<p class="note">buckets of {escape(latency["bucket"])}, SERVER and CONSUMER '
             "spans, exact percentiles</p>"
         ),
+        "critical_path": (
+            _chart(
+                "critical-path",
+                lambda: charts.critical_path(critical["by_service"]),
+                "critical path by service",
+            )
+            if critical["by_service"]
+            else ""
+        )
+        + f'<p class="note">requests at or above the p{critical["slowest"]:g} duration of their '
+        "entry operation; each request's critical path (Jaeger's: the children that finish "
+        "last, walked back from the end) credits every moment to the one span the request "
+        "waited on. Share: of those requests' total duration; the operations owning most:</p>"
+        + _table(critical["by_operation"], CRITICAL_PATH_COLUMNS, "no requests in this window"),
         "top_exceptions": _table(
             s["top_exceptions"],
             ["exception_type", "exception_message", "count", "services", "sample_trace_id"],
