@@ -80,3 +80,24 @@ def test_removed_column_is_refused(
             lake.ensure_table(spark, lake_settings, "logs")
     finally:
         schemas.table.cache_clear()
+
+
+def test_table_properties_of_this_version_reach_existing_tables(spark: Any, tmp_path: Path) -> None:
+    """A table created with an older checkpoint interval gets this version's at the next
+    start, in one commit; an up-to-date table gets no commit."""
+    from delta.tables import DeltaTable
+
+    settings = Settings(home=tmp_path / "home", lake=str(tmp_path / "lake"))  # type: ignore[arg-type]
+    path = lake.ensure_table(spark, settings, "logs")
+    spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('delta.checkpointInterval' = '20')")
+    table = DeltaTable.forPath(spark, path)
+    before = table.history(1).first().version
+
+    lake.ensure_table(spark, settings, "logs")
+    lake.ensure_table(spark, settings, "logs")
+
+    properties = table.detail().first().properties
+    assert (
+        properties["delta.checkpointInterval"] == lake.TABLE_PROPERTIES["delta.checkpointInterval"]
+    )
+    assert table.history(1).first().version == before + 1
