@@ -25,7 +25,7 @@ import pytest
 
 from otellake import kafka_clients
 from otellake.settings import Settings
-from otellake.stack.processes import free_port
+from otellake.stack.processes import free_port, record_started
 
 TEST_KEY_ID = "otellake-test-key"
 TEST_SECRET = "otellake-test-secret-0123456789"
@@ -77,6 +77,7 @@ def start_moto(log: Path, check_credentials: bool = False) -> MotoServer:
         env=env,
     )
     out.close()
+    record_started(process.pid)
     server = MotoServer(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:

@@ -74,7 +74,21 @@ def start_detached(
             start_new_session=True,
         )
     files.pidfile.write_text(f"{proc.pid}\n")
+    record_started(proc.pid)
     return proc.pid
+
+
+# When set (by .ci/run), every service started is appended to this file, so that CI stops
+# exactly the processes the test session started, should the session not stop them itself.
+STARTED_PIDS_FILE = "CI_STARTED_PIDS"
+
+
+def record_started(pid: int) -> None:
+    """Append ``pid`` to the file named by ``$CI_STARTED_PIDS`` (nothing when it is unset)."""
+    path = os.environ.get(STARTED_PIDS_FILE)
+    if path:
+        with open(path, "a") as f:
+            f.write(f"{pid}\n")
 
 
 def _alive(pid: int) -> bool:
