@@ -67,3 +67,27 @@ def test_record_errors(spark: Any, tmp_path: Path) -> None:
         (None, 1),
     ]
     assert decoded[1].error_detail
+
+
+def test_kinds_and_status_codes_render_as_otlp_values_says(spark: Any, settings: Settings) -> None:
+    """The decoder's names for every span kind and status code equal ``otlp_values``' (read
+    from the proto descriptors), by enum number."""
+    from otellake.otlp_values import SPAN_KINDS, STATUS_CODES
+
+    tid = trace_id()
+    spans = [
+        span(f"k{kind}-s{code}", tid, span_id(), kind=kind, status=code)
+        for kind in range(len(SPAN_KINDS))
+        for code in range(len(STATUS_CODES))
+    ]
+    (d,) = _decode(
+        spark,
+        settings,
+        [request([({"service.name": "x"}, [("sc", "1", spans)])]).SerializeToString()],
+    )
+    rendered = {s.span_name: (s.span_kind, s.status_code) for s in d.spans}
+    assert rendered == {
+        f"k{kind}-s{code}": (SPAN_KINDS[kind], STATUS_CODES[code])
+        for kind in range(len(SPAN_KINDS))
+        for code in range(len(STATUS_CODES))
+    }

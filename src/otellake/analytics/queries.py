@@ -13,10 +13,9 @@ from typing import Any, Literal
 from otellake.analytics.dialects import Dialect
 from otellake.analytics.window import Window, day_range
 from otellake.errors import BadInput
+from otellake.otlp_values import SPAN_KINDS, STATUS_CODES
 
-SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 DEFAULT_KINDS = ("SERVER", "CONSUMER")
-STATUS_CODES = ("UNSET", "OK", "ERROR")
 By = Literal["service", "operation"]
 
 

@@ -48,6 +48,7 @@ from otellake.generate.otlp_proto import ProtoEncoder
 from otellake.generate.run import GenerateOptions, generate
 from otellake.generate.shop import Shop, build_shop
 from otellake.generate.simulate import SimLog, SimSpan
+from otellake.otlp_values import SPAN_KINDS, STATUS_CODES
 from otellake.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,8 +60,6 @@ if TYPE_CHECKING:
     from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
     from pyspark.sql import Column, DataFrame, SparkSession
 
-SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
-STATUS_CODES = ("UNSET", "OK", "ERROR")
 UNKNOWN_SERVICE = "unknown_service"
 NANOS_PER_DAY = 86_400 * 1_000_000_000
 # Columns the lake derives from others; every other ``spans`` column is carried by the

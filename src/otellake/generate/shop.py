@@ -13,15 +13,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from otellake.otlp_values import SPAN_KINDS
+
 # OTLP enum values (opentelemetry.proto.trace.v1.Span.SpanKind)
 INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER = 1, 2, 3, 4, 5
-KIND_NAMES = {
-    INTERNAL: "INTERNAL",
-    SERVER: "SERVER",
-    CLIENT: "CLIENT",
-    PRODUCER: "PRODUCER",
-    CONSUMER: "CONSUMER",
-}
+KIND_NAMES = {kind: SPAN_KINDS[kind] for kind in (INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER)}
 
 HTTP_STATUS = "http.response.status_code"
 GRPC_STATUS = "rpc.grpc.status_code"
