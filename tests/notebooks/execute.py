@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -27,8 +28,11 @@ def execute(path: Path, parameters: dict[str, Any], workdir: Path) -> Any:
     cell.source += "\n" + "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTELLAKE_")}
     env["OTELLAKE_HOME"] = str(workdir / "home")  # Spark's scratch space, not the checkout's var/
+    # IPC sockets under the notebook's own workdir: three kernels starting at once over TCP
+    # picked the same free port now and then (ZMQError: Address already in use)
+    kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(workdir / "kernel"))
     client = NotebookClient(
-        book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+        book, km=kernel, timeout=600, resources={"metadata": {"path": str(workdir)}}
     )
     client.execute(env=env)
     return book
