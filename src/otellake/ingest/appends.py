@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -72,24 +72,28 @@ class AppendResult:
 def last_batch_in_history(
     spark: SparkSession, path: str, app_id: str, page: int = HISTORY_PAGE
 ) -> int | None:
-    """The highest batch id of ``app_id``'s commits in the table's history, newest first, page
-    by page until the first commit of the app (its latest); None if the history has none (or
-    the table does not exist yet)."""
+    """The batch id of ``app_id``'s latest commit in the table's history (newest first: the
+    last ``page`` commits, then, only if none of them is the app's, the whole history); None if
+    the history has none (or the table does not exist yet)."""
     from delta.tables import DeltaTable
 
     if not DeltaTable.isDeltaTable(spark, path):
         return None
     table = DeltaTable.forPath(spark, path)
-    limit = page
-    while True:
-        rows = table.history(limit).select("version", "userMetadata").collect()
-        for row in rows[limit - page :]:
-            marker = Marker.parse(row.userMetadata)
-            if marker is not None and marker.app_id == app_id:
-                return marker.batch_id
-        if len(rows) < limit or rows[-1].version == 0:
-            return None
-        limit += page
+    recent = table.history(page).select("userMetadata").collect()
+    found = _latest_marker(recent, app_id)
+    if found is not None or len(recent) < page:
+        return found
+    return _latest_marker(table.history().select("userMetadata").collect(), app_id)
+
+
+def _latest_marker(rows: list[Any], app_id: str) -> int | None:
+    """The batch id in the first (newest) of ``rows`` that carries ``app_id``'s marker."""
+    for row in rows:
+        marker = Marker.parse(row.userMetadata)
+        if marker is not None and marker.app_id == app_id:
+            return marker.batch_id
+    return None
 
 
 @dataclass
