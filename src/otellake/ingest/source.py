@@ -80,8 +80,9 @@ def dedup_window_seconds(settings: Settings) -> int:
     return max(1, int(parse_duration(settings.dedup_window).total_seconds()))
 
 
-def with_dedup(spark: SparkSession, source: DataFrame, settings: Settings) -> DataFrame:
+def with_dedup(source: DataFrame, settings: Settings) -> DataFrame:
     """``source`` through the span-key dedup (``transform.dedup``), its state in RocksDB."""
+    spark = source.sparkSession
     # RocksDB keeps the dedup keys off the JVM heap (a window of spans can be millions).
     spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB_PROVIDER)
     # Each batch commits a changelog of its key writes instead of a RocksDB snapshot

@@ -91,7 +91,7 @@ def start_query(
             writer.assumed = limit
     source = kafka_source(spark, settings, topic, options, max_records)
     if dedup:
-        source = with_dedup(spark, source, settings)
+        source = with_dedup(source, settings)
     stream = (
         source.writeStream.queryName(name)
         .option("checkpointLocation", lake.checkpoint_path(settings, name))
