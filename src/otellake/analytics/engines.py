@@ -10,6 +10,7 @@ from otellake import lake, object_store
 from otellake.analytics.dialects import DUCKDB, SPARK, Dialect
 from otellake.errors import BadInput, OtelLakeError
 from otellake.settings import Settings
+from otellake.spark_session import release_local_checkpoint
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -159,9 +160,7 @@ class SparkEngine:
         self.spark.catalog.dropTempView(name)
         held = self._held.pop(name, None)
         if held is not None:  # a checkpoint's blocks belong to its RDD, not to a cache entry
-            plan = held._jdf.queryExecution().analyzed()
-            if plan.getClass().getSimpleName() == "LogicalRDD":
-                plan.rdd().unpersist(False)
+            release_local_checkpoint(held)
 
 
 def make_engine(name: str, settings: Settings, spark: SparkSession | None = None) -> Engine:

@@ -17,6 +17,7 @@ from otellake.ingest.appends import ExactlyOnceAppender
 from otellake.ingest.pipelines import PIPELINES, SignalPipeline
 from otellake.ingest.progress import BatchStats, ProgressReporter
 from otellake.settings import Settings, Signal
+from otellake.spark_session import release_local_checkpoint
 from otellake.transform import traces
 from otellake.transform.dedup import records_from_units
 from otellake.transform.records import decode_records, quarantine_rows
@@ -52,15 +53,6 @@ def prepare(spark: SparkSession, settings: Settings, signal: Signal) -> Prepared
     for table in (*pipeline.tables, "quarantine"):
         lake.ensure_table(spark, settings, table)
     return PreparedSignal(pipeline, udf_name)
-
-
-def release_local_checkpoint(df: DataFrame) -> None:
-    """Free the blocks of a DataFrame made by ``localCheckpoint``. ``unpersist()`` does not:
-    they stay until the JVM's cleaner finds the RDD unreachable, and over a 10M-span backlog
-    (~40 batches) they ran the 2 GiB driver out of heap."""
-    plan = df._jdf.queryExecution().analyzed()
-    if plan.getClass().getSimpleName() == "LogicalRDD":
-        plan.rdd().unpersist(False)
 
 
 class BatchWriter:
