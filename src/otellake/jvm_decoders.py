@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from otellake import schemas
 from otellake.settings import Settings, Signal
 from otellake.signals import SIGNALS
 
@@ -30,6 +31,25 @@ SPAN_KEYS_UDF = "otlp_span_keys"
 TRACE_KEYS_UDF = "otlp_span_keys_by_trace"
 KEEPING_UDF = "otlp_decode_traces_keeping"
 
+# The roles of the tables whose rows are a signal's decoded items, one row per item.
+_ITEM_ROLES: tuple[schemas.Role, ...] = ("span", "log", "metric")
+
+
+def dedicated_attributes(signal: Signal) -> tuple[str, tuple[schemas.DedicatedAttribute, ...]]:
+    """(table, its dedicated attribute columns) of the signal's item table that has some, or
+    ``("", ())`` when none has (see ``schemas``: ``dedicated_attributes``)."""
+    found = [
+        (name, schemas.table(name).dedicated_attributes)
+        for name in schemas.tables(signal=signal)
+        if schemas.role(name) in _ITEM_ROLES and schemas.table(name).dedicated_attributes
+    ]
+    if len(found) > 1:
+        raise ValueError(
+            f"signal {signal!r}: dedicated attributes in more than one table "
+            f"({[name for name, _ in found]}); the decoder has one set of columns"
+        )
+    return found[0] if found else ("", ())
+
 
 def _decoder(spark: SparkSession, settings: Settings, signal: Signal) -> tuple[Any, Any]:
     """(the decoder's Java class, a decoder built from the settings)."""
@@ -46,6 +66,16 @@ def _decoder(spark: SparkSession, settings: Settings, signal: Signal) -> tuple[A
         _java_strings(spark, settings.attr_drop),
         _java_strings(spark, settings.attr_hash),
     )
+    table, dedicated = dedicated_attributes(signal)
+    if dedicated:
+        # A copy whose spans carry these columns right after span_attributes (the schema
+        # file's order and types), filled from the attributes instead of their maps.
+        decoder = decoder.withDedicated(
+            _java_strings(spark, tuple(d.column for d in dedicated)),
+            _java_strings(spark, tuple(d.key for d in dedicated)),
+            _java_strings(spark, tuple(d.map for d in dedicated)),
+            _java_strings(spark, tuple(schemas.column_type(table, d.column) for d in dedicated)),
+        )
     return cls, decoder
 
 
@@ -61,9 +91,10 @@ def register(spark: SparkSession, settings: Settings, signal: Signal) -> str:
     definition = SIGNALS[signal]
     cls, decoder = _decoder(spark, settings, signal)
     udfs = spark._jsparkSession.udf()
-    udfs.register(definition.sql_function, decoder, cls.returnType())
+    row_type = decoder.rowType()
+    udfs.register(definition.sql_function, decoder, row_type)
     if definition.stream_dedup == "span_keys":
         udfs.register(SPAN_KEYS_UDF, decoder.keys(), cls.keysType())
         udfs.register(TRACE_KEYS_UDF, decoder.traceKeys(), cls.traceKeysType())
-        udfs.register(KEEPING_UDF, decoder.keeping(), cls.returnType())
+        udfs.register(KEEPING_UDF, decoder.keeping(), row_type)
     return definition.sql_function

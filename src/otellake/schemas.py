@@ -15,6 +15,10 @@ columns, and what code needs to know about it:
 - ``dedup_key``: what makes two rows the same item delivered twice (backfill and replay
   merge on it); plain names are columns, the rest expressions over the alias ``{a}``;
   null when the table is not merged by key.
+- ``dedicated_attributes`` (spans): attribute keys stored in a typed column of their own
+  instead of in their map (``span_attributes`` or ``resource_attributes``), as Tempo's
+  dedicated columns; the decoder fills them, readers go through
+  ``otellake.analytics.attributes``.
 
 Code asks this module for tables ("the metric tables", "the tables with ``service_name``")
 and never lists them itself; ``tests/test_schemas.py`` fails on a copy.
@@ -47,6 +51,16 @@ def schemas_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class DedicatedAttribute:
+    """An attribute key with a column of its own: its value is in ``column`` and not in
+    ``map`` (values that do not fit an INTEGER column's type stay in the map)."""
+
+    column: str
+    key: str
+    map: Literal["span_attributes", "resource_attributes"]
+
+
+@dataclass(frozen=True)
 class TableSpec:
     name: str
     role: Role
@@ -60,6 +74,7 @@ class TableSpec:
     # ~40% of the write time of spans, so each table names the ones its queries filter on.
     stats_columns: tuple[str, ...]
     schema_json: dict[str, Any]
+    dedicated_attributes: tuple[DedicatedAttribute, ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -100,6 +115,9 @@ def table(name: str) -> TableSpec:
         partition_by=tuple(doc["partition_by"]),
         stats_columns=tuple(doc["stats_columns"]),
         schema_json=doc["schema"],
+        dedicated_attributes=tuple(
+            DedicatedAttribute(**d) for d in doc.get("dedicated_attributes", ())
+        ),
     )
 
 
@@ -142,6 +160,14 @@ def dedup_key(name: str) -> tuple[str, ...]:
         keyed = [t for t in table_names() if table(t).dedup_key is not None]
         raise BadInput(f"table {name!r} has no dedup key; tables with one: {keyed}")
     return key
+
+
+def column_type(name: str, column: str) -> str:
+    """A column's Spark type name (``string``, ``integer``, ...)."""
+    for field in table(name).schema_json["fields"]:
+        if field["name"] == column:
+            return str(field["type"])
+    raise BadInput(f"table {name!r} has no column {column!r}")
 
 
 def role(name: str) -> Role:

@@ -18,9 +18,14 @@ _NEUTRAL: dict[type, Any] = {
 
 
 def default_row(table: str) -> dict[str, Any]:
+    """Dedicated attribute columns are NULL, as for a span without the attribute (or one
+    written before the column existed, with the value in the map)."""
+    dedicated = {d.column for d in schemas.table(table).dedicated_attributes}
     row: dict[str, Any] = {}
     for f in schemas.table(table).spark_schema().fields:
-        if isinstance(f.dataType, T.MapType):
+        if f.name in dedicated:
+            row[f.name] = None
+        elif isinstance(f.dataType, T.MapType):
             row[f.name] = {}
         elif isinstance(f.dataType, T.ArrayType):
             row[f.name] = []

@@ -135,10 +135,12 @@ def test_attribute_values_render_as_in_the_lake(runs: Runs) -> None:
     with_port = next(r for r in runs.ours.values() if "server.port" in r["span_attributes"])
     failed = next(r for r in runs.ours.values() if r["events"] and r["status_code"] == "ERROR")
     assert with_port["span_attributes"]["server.port"].isdigit()
+    # server.address is a dedicated attribute: in its column, not in the map
+    assert with_port["server_address"] and "server.address" not in with_port["span_attributes"]
     for written in runs.written.values():
         theirs = written[with_port["span_id"]]
-        for key in ("server.port", "server.address"):
-            assert theirs["span_attributes"][key] == with_port["span_attributes"][key]
+        assert theirs["span_attributes"] == with_port["span_attributes"]
+        assert theirs["server_address"] == with_port["server_address"]
         assert theirs["resource_attributes"]["service.name"] == with_port["service_name"]
         theirs = written[failed["span_id"]]
         assert theirs["events"][0]["name"] == "exception"

@@ -31,6 +31,10 @@ ATTRIBUTES: dict[str, Any] = {
     "kv": {"k": "v", "n": 3},
     "deep": nested(5),
     "empty": None,
+    # dedicated keys (schemas/tables/spans.json): each in its own column, not in the map
+    "http.route": "/checkout",
+    "http.response.status_code": 200,
+    "server.address": "shop",
 }
 EXPECTED = {
     "str": 'héllo "q"',
@@ -133,7 +137,17 @@ def test_every_column_round_trips(lake_settings: Settings, spark: Any) -> None:
     assert root.duration_ns == 5_000_000
     assert root.status_code == "UNSET"
     assert root.status_message == ""
-    assert root.resource_attributes == {"service.name": "checkout", "host.name": "h1"}
+    assert root.resource_attributes == {"service.name": "checkout"}
+    assert root.host_name == "h1"
+    assert (root.http_route, root.http_response_status_code, root.server_address) == (
+        "/checkout",
+        200,
+        "shop",
+    )
+    assert not {"http.route", "http.response.status_code", "server.address"} & set(
+        root.span_attributes
+    )
+    assert rows["charge"].http_route is None
     assert (root.scope_name, root.scope_version) == ("io.app", "1.2.3")
     assert root.events == [] and root.links == []
     assert root.date.isoformat() == "2023-11-14"

@@ -8,10 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
-from otellake import jvm_decoders
+from otellake import jvm_decoders, schemas
 from otellake.settings import Settings
-from tests.otlp_builders import nested, request, span, span_id, trace_id
+from tests.otlp_builders import (
+    any_value,
+    nested,
+    request,
+    span,
+    span_id,
+    to_otlp_json,
+    trace_id,
+)
 
 
 def _decode(spark: Any, settings: Settings, records: list[bytes]) -> list[Any]:
@@ -91,3 +100,176 @@ def test_kinds_and_status_codes_render_as_otlp_values_says(spark: Any, settings:
         for kind in range(len(SPAN_KINDS))
         for code in range(len(STATUS_CODES))
     }
+
+
+# Dedicated attribute columns (schemas/tables/spans.json: dedicated_attributes): the decoder
+# puts these keys' values in span columns of their own instead of in their maps.
+
+
+def _dedicated(signal_map: str) -> dict[str, str]:
+    """key -> column of the spans table's dedicated attributes of one map."""
+    return {
+        d.key: d.column for d in schemas.table("spans").dedicated_attributes if d.map == signal_map
+    }
+
+
+def test_dedicated_attributes_go_to_their_columns_not_the_maps(spark: Any, tmp_path: Path) -> None:
+    tid = trace_id()
+    http = span(
+        "http",
+        tid,
+        span_id(),
+        attributes={"http.route": "/a/{id}", "http.request.method": "GET", "other": "x"},
+    )
+    rpc = span("rpc", tid, span_id(), attributes={"rpc.system": "grpc"})
+    resource = {"service.name": "svc", "host.name": "h1", "k8s.namespace.name": "ns"}
+    other_resource = {"service.name": "svc2", "deployment.environment.name": "prod"}
+    record = request(
+        [(resource, [("sc", "1", [http, rpc])]), (other_resource, [("sc", "1", [rpc])])]
+    ).SerializeToString()
+    (d,) = _decode(spark, Settings(home=tmp_path), [record])
+    a, b, c = d.spans
+
+    # every dedicated column, in the schema file's order, right after span_attributes
+    fields = list(a.__fields__)
+    at = fields.index("span_attributes") + 1
+    columns = [x.column for x in schemas.table("spans").dedicated_attributes]
+    assert fields[at : at + len(columns)] == columns
+
+    assert (a.http_route, a.http_request_method, a.rpc_system) == ("/a/{id}", "GET", None)
+    assert a.span_attributes == {"other": "x"}
+    assert (b.rpc_system, b.http_route) == ("grpc", None)
+    assert b.span_attributes == {}
+    # resource columns: on every span of the resource, and not in resource_attributes
+    for s in (a, b):
+        assert (s.host_name, s.k8s_namespace_name, s.deployment_environment_name) == (
+            "h1",
+            "ns",
+            None,
+        )
+        assert s.resource_attributes == {"service.name": "svc"}
+    assert (c.host_name, c.deployment_environment_name, c.rpc_system) == (None, "prod", "grpc")
+    assert c.resource_attributes == {"service.name": "svc2"}
+    # no dedicated key is left in a map
+    for s in (a, b, c):
+        assert not set(s.span_attributes) & set(_dedicated("span_attributes"))
+        assert not set(s.resource_attributes) & set(_dedicated("resource_attributes"))
+
+
+def test_integer_column_takes_only_canonical_32_bit_ints(spark: Any, tmp_path: Path) -> None:
+    key = "http.response.status_code"
+    assert schemas.column_type("spans", _dedicated("span_attributes")[key]) == "integer"
+    tid = trace_id()
+    values: list[Any] = [503, "503", "5xx", "0503", "-0", "+503", 2**31, -(2**31), 1.5, True]
+    spans = [span(f"s{i}", tid, span_id(), attributes={key: v}) for i, v in enumerate(values)]
+    # duplicate keys: the last one wins, whether it fits the column or not
+    last_fits = span("last_fits", tid, span_id(), attributes={key: "5xx"})
+    last_fits.attributes.append(KeyValue(key=key, value=any_value(404)))
+    last_does_not = span("last_does_not", tid, span_id(), attributes={key: 404})
+    last_does_not.attributes.append(KeyValue(key=key, value=any_value("4xx")))
+    record = request(
+        [({"service.name": "x"}, [("sc", "1", [*spans, last_fits, last_does_not])])]
+    ).SerializeToString()
+    (d,) = _decode(spark, Settings(home=tmp_path), [record])
+    got = {s.span_name: (s.http_response_status_code, s.span_attributes.get(key)) for s in d.spans}
+    assert got == {
+        "s0": (503, None),
+        "s1": (503, None),
+        "s2": (None, "5xx"),
+        "s3": (None, "0503"),
+        "s4": (None, "-0"),
+        "s5": (None, "+503"),
+        "s6": (None, "2147483648"),
+        "s7": (-(2**31), None),
+        "s8": (None, "1.5"),
+        "s9": (None, "true"),
+        "last_fits": (404, None),
+        "last_does_not": (None, "4xx"),
+    }
+
+
+def test_drop_hash_and_truncation_apply_to_dedicated_columns(spark: Any, tmp_path: Path) -> None:
+    settings = Settings(
+        home=tmp_path,
+        max_value_bytes=64,
+        attr_drop="http.route,k8s.namespace.name",
+        attr_hash="url.path,host.name,http.response.status_code",
+    )
+    attributes = {
+        "http.route": "/a",
+        "url.path": "/a/1",
+        "http.response.status_code": 503,
+        "server.address": "h" * 70 + ".example",  # 78 bytes: truncated to 64
+        "http.request.method": "GET",
+    }
+    resource = {"service.name": "x", "host.name": "h1", "k8s.namespace.name": "ns"}
+    s = span("s", trace_id(), span_id(), attributes=attributes)
+    record = request([(resource, [("sc", "1", [s])])]).SerializeToString()
+    (d,) = _decode(spark, settings, [record])
+    (row,) = d.spans
+
+    def sha(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    # dropped: nowhere
+    assert row.http_route is None and "http.route" not in row.span_attributes
+    assert row.k8s_namespace_name is None and "k8s.namespace.name" not in row.resource_attributes
+    # hashed: the column holds the hash (an INTEGER column cannot: the hash stays in the map)
+    assert row.url_path == sha("/a/1")
+    assert row.host_name == sha("h1")
+    assert row.http_response_status_code is None
+    assert row.span_attributes == {"http.response.status_code": sha("503")}
+    assert row.resource_attributes == {"service.name": "x"}
+    # truncated as a map value, and counted
+    assert row.server_address == "h" * 64 + "…[truncated 14 bytes]"
+    assert row.http_request_method == "GET"
+    assert d.truncated_values == 1
+
+
+def test_otlp_json_and_keeping_give_the_proto_rows_with_dedicated_columns(
+    spark: Any, tmp_path: Path
+) -> None:
+    tid = trace_id()
+    spans = [
+        span(
+            "a",
+            tid,
+            span_id(),
+            attributes={"http.response.status_code": 200, "http.route": "/r", "x": [1, "y"]},
+        ),
+        span(
+            "b",
+            tid,
+            span_id(),
+            attributes={"http.response.status_code": "0200", "db.system.name": "pg"},
+        ),
+    ]
+    message = request(
+        [
+            (
+                {"service.name": "x", "host.name": "h", "deployment.environment.name": "p"},
+                [("sc", "1", spans)],
+            )
+        ]
+    )
+    proto = Settings(home=tmp_path)
+    (from_proto,) = _decode(spark, proto, [message.SerializeToString()])
+    (from_json,) = _decode(
+        spark,
+        Settings(home=tmp_path, encoding="otlp_json"),
+        [to_otlp_json(message)],
+    )
+    assert from_proto.error_reason is None and len(from_proto.spans) == 2
+    assert from_proto.spans[1].span_attributes["http.response.status_code"] == "0200"
+    assert from_proto.spans[0].http_response_status_code == 200
+    assert from_json.asDict(recursive=True) == from_proto.asDict(recursive=True)
+
+    # the dedup's decoder keeping only the second span gives that span's row
+    jvm_decoders.register(spark, proto, "traces")
+    df = spark.createDataFrame([(message.SerializeToString(),)], "value BINARY")
+    (kept,) = [
+        r.d for r in df.selectExpr(f"{jvm_decoders.KEEPING_UDF}(value, array(1), 2) AS d").collect()
+    ]
+    assert [s.asDict(recursive=True) for s in kept.spans] == [
+        from_proto.spans[1].asDict(recursive=True)
+    ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from otellake.analytics import attributes
 from otellake.analytics.dialects import Dialect
 from otellake.analytics.queries import Query, SpanFilter, span_where
 
@@ -21,7 +22,9 @@ VIRTUAL_CALLEE_KEYS = ("peer.service", "db.system.name", "db.system", "server.ad
 
 
 def _virtual_callee() -> str:
-    names = ", ".join(f"nullif(span_attributes['{key}'], '')" for key in VIRTUAL_CALLEE_KEYS)
+    names = ", ".join(
+        f"nullif({attributes.value_sql(key, 'span_attributes')}, '')" for key in VIRTUAL_CALLEE_KEYS
+    )
     return f"coalesce({names})"
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from otellake import lake, object_store
+from otellake import lake, object_store, schemas
 from otellake.analytics.dialects import DUCKDB, SPARK, Dialect
 from otellake.errors import BadInput, OtelLakeError
 from otellake.settings import Settings
@@ -82,11 +82,16 @@ class DuckDBEngine:
             # columns (10x the Arrow dataset path on attribute filters). The current snapshot's
             # file list comes from the Delta log; `date` comes from the partition directories.
             relation = self.con.read_parquet(files, hive_partitioning=True, union_by_name=True)
-            relation.create_view(table)
         else:
             # Object storage: DuckDB's httpfs extension would be downloaded at run time, so
             # delta-rs reads the files (same storage options) as an Arrow dataset.
-            self.con.register(table, delta.to_pyarrow_dataset())
+            self.con.register(f"{table}__dataset", delta.to_pyarrow_dataset())
+            relation = self.con.table(f"{table}__dataset")
+        missing = _missing_columns(table, relation.columns)
+        if missing:
+            nulls = [f"CAST(NULL AS {_DUCKDB_TYPES[kind]}) AS {name}" for name, kind in missing]
+            relation = relation.project(", ".join(["*", *nulls]))
+        relation.create_view(table)
         self._registered.add(table)
 
     def query(self, sql: str, params: dict[str, Any], tables: list[str]) -> list[dict[str, Any]]:
@@ -107,6 +112,30 @@ class DuckDBEngine:
 
     def release(self, name: str) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+# the column types an additive schema change brings (schemas.column_type names)
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "integer": "INTEGER",
+    "long": "BIGINT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+}
+
+
+def _missing_columns(table: str, present: list[str]) -> list[tuple[str, str]]:
+    """(name, type) of the scalar columns ``schemas/`` gives ``table`` that its data lacks.
+
+    They read as NULL, as rows written before the column existed do: a table that ingest has
+    not evolved yet (``lake.evolve_table``) or, for DuckDB's Parquet reader, one whose files all
+    predate the column (e.g. the dedicated attribute columns of ``spans``, schema version 2).
+    """
+    if table not in schemas.table_names():
+        return []
+    have = set(present)
+    wanted = [(c, schemas.column_type(table, c)) for c in schemas.table(table).columns]
+    return [(c, kind) for c, kind in wanted if c not in have and kind in _DUCKDB_TYPES]
 
 
 def _plain_local_files(delta: Any, files: list[str]) -> bool:
@@ -141,12 +170,17 @@ class SparkEngine:
 
     def _register(self, tables: list[str]) -> None:
         from delta.tables import DeltaTable
+        from pyspark.sql import functions as F
 
         for table in tables:
             path = lake.table_path(self.settings, table)
             if not DeltaTable.isDeltaTable(self.spark, path):
                 raise LakeMissing(f"no table {table!r} at {path}; has `otellake ingest` run?")
-            self.spark.read.format("delta").load(path).createOrReplaceTempView(table)
+            df = self.spark.read.format("delta").load(path)
+            missing = _missing_columns(table, df.columns)
+            if missing:  # a table that ingest has not evolved yet: the columns read as NULL
+                df = df.withColumns({name: F.lit(None).cast(kind) for name, kind in missing})
+            df.createOrReplaceTempView(table)
 
     def materialize(self, name: str, sql: str, params: dict[str, Any], tables: list[str]) -> None:
         # A checkpoint, not a cache: a view over a cached plan is inlined (and recomputed) by

@@ -10,12 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from otellake.analytics import attributes
 from otellake.analytics.dialects import Dialect
 from otellake.analytics.window import Window, day_range
 from otellake.errors import BadInput
 from otellake.otlp_values import SPAN_KINDS, STATUS_CODES
 
 DEFAULT_KINDS = ("SERVER", "CONSUMER")
+HTTP_STATUS = "http.response.status_code"
+LEGACY_HTTP_STATUS = "http.status_code"  # semantic conventions before 1.23
 By = Literal["service", "operation"]
 
 
@@ -85,13 +88,9 @@ def span_where(f: SpanFilter, params: dict[str, Any]) -> str:
         params["span_name"] = f.name
         clauses.append("span_name = :span_name")
     for i, (key, value) in enumerate(f.attrs):
-        # Tempo's `.key = value`: a span attribute, or a resource attribute of the span.
-        params[f"attr_key_{i}"] = key
-        params[f"attr_value_{i}"] = value
-        clauses.append(
-            f"(span_attributes[:attr_key_{i}] = :attr_value_{i} "
-            f"OR resource_attributes[:attr_key_{i}] = :attr_value_{i})"
-        )
+        # Tempo's `.key = value`: a span attribute, or a resource attribute of the span, in
+        # its dedicated column or in the map (attributes.py)
+        clauses.append(attributes.any_map_equals_sql(key, value, params, f"attr_{i}"))
     if f.min_duration_ns is not None:
         params["min_duration_ns"] = f.min_duration_ns
         clauses.append("duration_ns >= :min_duration_ns")
@@ -153,14 +152,12 @@ def _grouped_spans(
 
 
 def is_error_span() -> str:
-    """Status ERROR, or a SERVER span whose HTTP status code is 5xx (new or legacy key)."""
-    status = (
-        "TRY_CAST(coalesce(span_attributes['http.response.status_code'], "
-        "span_attributes['http.status_code']) AS INT)"
-    )
-    return (
-        f"(status_code = 'ERROR' OR (span_kind = 'SERVER' AND {status} >= 500 AND {status} <= 599))"
-    )
+    """Status ERROR, or a SERVER span whose HTTP status code is 5xx (new or legacy key; the
+    new key's dedicated column or its map value). Never NULL: ``NOT is_error_span()`` (``--status
+    UNSET``) keeps the spans without an HTTP status."""
+    status = attributes.int_value_sql(HTTP_STATUS, fallback=(LEGACY_HTTP_STATUS,))
+    http_5xx = f"coalesce({status} BETWEEN 500 AND 599, false)"
+    return f"(status_code = 'ERROR' OR (span_kind = 'SERVER' AND {http_5xx}))"
 
 
 def latency(f: SpanFilter, d: Dialect) -> Query:

@@ -1,7 +1,8 @@
 """Find traces, Tempo style: every condition must hold on one span of the trace.
 
 Conditions (all bound parameters): window on the span's start, ``--service``, ``--name``,
-``--kind`` (all kinds by default), ``--attr key=value`` (span or resource attribute, repeatable),
+``--kind`` (all kinds by default), ``--attr key=value`` (span or resource attribute, in its
+dedicated column or in the map: ``attributes.py``; repeatable),
 ``--min-duration`` (of that span), ``--status`` (ERROR follows the error-span rule). The
 newest matching traces come first (by their first matching span), at most ``--limit`` (20).
 For each: its root span's service and name (the earliest span without a parent; '' when the

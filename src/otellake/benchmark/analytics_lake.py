@@ -1,16 +1,21 @@
 """Analytics on a large lake written directly (no Kafka), for the benchmark: latency by
 service+operation and errors on DuckDB and Spark, a trace lookup by id, a search by one
-attribute, the critical path of an hour's slowest requests (``--slowest 99``).
+attribute (in its dedicated column, and one that stays in the map), the critical path of an
+hour's slowest requests (``--slowest 99``).
 
-The lake is built once per size and reused (delete its directory to rebuild). It is shaped like
-ingested data: one day, traces of 10 spans over 8 services, files in arrival (time) order, so
-trace ids are spread over every file. Times are the best of ``repeat`` warm runs; the first,
-cold run is reported too.
+The lake is built once per size and reused (delete its directory to rebuild; a lake of an
+earlier ``LAYOUT`` is rebuilt). It is shaped like ingested data of schema version 2: one day,
+traces of 10 spans over 8 services, files in arrival (time) order, so trace ids are spread over
+every file; the dedicated attributes (``http.route``, ...) in their columns, the other
+attributes in the maps. Times are the best of ``repeat`` warm runs; the first, cold run is
+reported too.
 """
 
 from __future__ import annotations
 
 import binascii
+import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -23,12 +28,18 @@ import pyarrow.compute as pc
 from otellake import schemas
 from otellake.analytics import api
 from otellake.analytics.engines import DuckDBEngine, Engine, SparkEngine
+from otellake.benchmark import results
 from otellake.settings import Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+# 1 span in 50 each: http.route has a dedicated column, app.item.id stays in span_attributes
 SEARCH_ATTR = "http.route=/api/v1/item/7"
+SEARCH_MAP_ATTR = "app.item.id=item-7"
+# what ensure_lake rebuilds on: 2 = the dedicated attribute columns of schema version 2
+LAYOUT = 2
+LAYOUT_FILE = "layout.json"
 DAY_NS = 86_400 * 10**9
 T0_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
 WINDOW = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
@@ -117,10 +128,12 @@ def chunk(rng: np.random.Generator, traces: int, schema: pa.Schema) -> pa.Table:
     durations = (rng.lognormal(np.log(20e6), 0.8, n) / (1 + pos)).astype(np.int64)
     errors = rng.random(n) < 0.02
     status = pa.array(np.where(errors, "ERROR", "UNSET"))
-    http_status = pa.array(np.where(errors & (pos == 0), "503", "200"))
+    http_status = pa.array(np.where(errors & (pos == 0), 503, 200).astype(np.int32))
     routes = pa.array([f"/api/v1/item/{i}" for i in range(50)]).take(
         pa.array(rng.integers(0, 50, n))
     )
+    items = pa.array([f"item-{i}" for i in range(50)]).take(pa.array(rng.integers(0, 50, n)))
+    threads = pa.array([f"worker-{i}" for i in range(8)]).take(pa.array(rng.integers(0, 8, n)))
     methods = pa.array(["GET", "POST"]).take(pa.array(rng.integers(0, 2, n)))
     instance_no = pa.array(["0", "1", "2", "3"]).take(pa.array(rng.integers(0, 4, n)))
     instances = pc.binary_join_element_wise(services, instance_no, "-")
@@ -144,10 +157,11 @@ def chunk(rng: np.random.Generator, traces: int, schema: pa.Schema) -> pa.Table:
         ),
         "scope_name": pa.array(["bench"] * n),
         "scope_version": pa.array(["1"] * n),
-        "span_attributes": string_map(
-            [["http.request.method"], ["http.route"], ["http.response.status_code"]],
-            [methods, routes, http_status],
-        ),
+        # dedicated keys in their columns (schemas/tables/spans.json), the rest in the map
+        "span_attributes": string_map([["app.item.id"], ["thread.name"]], [items, threads]),
+        "http_request_method": methods,
+        "http_route": routes,
+        "http_response_status_code": http_status,
         "dropped_attributes_count": pa.array(np.zeros(n, dtype=np.int32)),
         "dropped_events_count": pa.array(np.zeros(n, dtype=np.int32)),
         "dropped_links_count": pa.array(np.zeros(n, dtype=np.int32)),
@@ -157,8 +171,10 @@ def chunk(rng: np.random.Generator, traces: int, schema: pa.Schema) -> pa.Table:
     for field in schema:
         if field.name in columns:
             arrays.append(columns[field.name].cast(field.type))
-        else:  # events, links: empty lists
+        elif pa.types.is_list(field.type):  # events, links: empty lists
             arrays.append(pa.array([[]] * n, field.type))
+        else:  # the other dedicated attribute columns: these spans do not have the keys
+            arrays.append(pa.nulls(n, field.type))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -188,6 +204,7 @@ def build(lake: Path, spans: int, seed: int = 7) -> None:
     logs = schemas.table("logs").spark_schema()
     empty = pa.schema([pa.field(f.name, arrow_type(f.dataType)) for f in logs]).empty_table()
     write_deltalake(str(lake / "logs"), empty, partition_by=["date"], mode="append")
+    (lake / LAYOUT_FILE).write_text(json.dumps({"layout": LAYOUT, "spans": spans}) + "\n")
 
 
 def build_trace_index(lake: Path) -> pa.Table:
@@ -217,10 +234,22 @@ def timed(engine: Engine, analysis: str, repeat: int, **options: Any) -> dict[st
     return {"cold_s": round(times[0], 3), "best_s": round(min(times[1:]), 3), "rows": rows}
 
 
+def layout_of(lake: Path) -> int | None:
+    """The ``LAYOUT`` a lake was built with; None when it is not (fully) built."""
+    try:
+        return int(json.loads((lake / LAYOUT_FILE).read_text())["layout"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def ensure_lake(lake: Path, spans: int, emit: Any) -> float:
-    """Build the lake unless it exists; returns the seconds spent building."""
+    """Build the lake unless it exists in the current ``LAYOUT``; returns the seconds spent
+    building."""
     started = time.perf_counter()
-    if not (lake / "spans" / "_delta_log").exists():
+    if layout_of(lake) != LAYOUT:
+        if lake.exists():  # an earlier layout (attributes in the maps), or a build cut short
+            emit(f"{lake} is not of layout {LAYOUT} (dedicated attribute columns): rebuilding")
+            shutil.rmtree(lake)
         emit(f"writing a {spans:,}-span lake to {lake} (once; reused by later runs)")
         build(lake, spans)
     return time.perf_counter() - started
@@ -229,9 +258,9 @@ def ensure_lake(lake: Path, spans: int, emit: Any) -> float:
 def measure(
     lake: Path, repeat: int, spark: SparkSession | None, emit: Any
 ) -> dict[str, dict[str, Any]]:
-    """Latency by service+operation, errors by service, a trace lookup, an attribute search
-    and the critical path of an hour's slowest requests, on DuckDB and (when ``spark`` is
-    given) on Spark."""
+    """Latency by service+operation, errors by service, a trace lookup, attribute searches
+    (a dedicated column, a map key) and the critical path of an hour's slowest requests, on
+    DuckDB and (when ``spark`` is given) on Spark."""
     settings = Settings(lake=str(lake.resolve()))  # type: ignore[call-arg]
     duck = DuckDBEngine(settings)
     # the median id: the smallest would let row-group min/max statistics skip nearly everything
@@ -242,17 +271,39 @@ def measure(
     engines: list[Engine] = [duck]
     if spark is not None:
         engines.append(SparkEngine(spark, settings))
-    results: dict[str, dict[str, Any]] = {}
+    timings: dict[str, dict[str, Any]] = {}
     for engine in engines:
         emit(f"analytics on {engine.name}")
         runs = repeat if engine.name == "duckdb" else 1  # Spark: minutes per query at 10M
-        results[engine.name] = {
+        timings[engine.name] = {
             "latency_by_operation": timed(engine, "latency", runs, by="operation", **WINDOW),
             "errors_by_service": timed(engine, "errors", runs, **WINDOW),
             "trace_lookup": timed(engine, "trace", runs, trace_id=trace_id),
             "attr_search": timed(engine, "search", runs, attrs=[SEARCH_ATTR], **WINDOW),
+            "attr_search_map": timed(engine, "search", runs, attrs=[SEARCH_MAP_ATTR], **WINDOW),
             "critical_path": timed(
                 engine, "critical-path", runs, slowest=99, **CRITICAL_PATH_WINDOW
             ),
         }
-    return results
+    return timings
+
+
+def figures(timings: dict[str, dict[str, Any]]) -> list[results.Figure]:
+    """The benchmark's analytics figures from :func:`measure`'s timings (Spark's are None
+    when it did not run)."""
+    duck, sp = timings["duckdb"], timings.get("spark", {})
+
+    def spark(analysis: str) -> float | None:
+        return sp.get(analysis, {}).get("best_s")
+
+    return [
+        results.figure("duckdb_latency_10m_spans_s", duck["latency_by_operation"]["best_s"]),
+        results.figure("spark_latency_10m_spans_s", spark("latency_by_operation")),
+        results.figure("duckdb_errors_10m_spans_s", duck["errors_by_service"]["best_s"]),
+        results.figure("trace_lookup_10m_spans_s", duck["trace_lookup"]["best_s"]),
+        results.figure("spark_trace_lookup_10m_spans_s", spark("trace_lookup")),
+        results.figure("attr_search_10m_spans_s", duck["attr_search"]["best_s"]),
+        results.figure("attr_search_map_10m_spans_s", duck["attr_search_map"]["best_s"]),
+        results.figure("spark_attr_search_10m_spans_s", spark("attr_search")),
+        results.figure("critical_path_10m_spans_s", duck["critical_path"]["best_s"]),
+    ]

@@ -14,9 +14,11 @@ start, and writes the ``spans`` table's flat rows (same columns, same value rend
 The Spark baselines use built-in functions only (no Python UDFs) on the caller's session, so
 they run with exactly our ingest's configuration. What they leave out, in their favour: no
 quarantine (an undecodable record yields no rows), no invalid-id checks, no value truncation,
-no Delta commit, no sort within files. One rendering gap: baseline a keeps an array or
-key-value list attribute as its OTLP/JSON text (the generator writes none); every other value
-renders as in the lake (``tests/benchmark`` checks each kind against our decoder).
+no Delta commit, no sort within files. Like ingest, they move the dedicated attributes
+(``schemas/tables/spans.json``) out of the maps into their columns. One rendering gap:
+baseline a keeps an array or key-value list attribute as its OTLP/JSON text (the generator
+writes none); every other value renders as in the lake (``tests/benchmark`` checks each kind
+against our decoder).
 
 ``BaselineRun.cpu_seconds`` is the CPU the work took (the Spark JVM in local mode, or the
 Python process): on a shared machine it compares the paths where wall time cannot.
@@ -214,6 +216,41 @@ def _attribute_map(attributes: Column) -> Column:
     return F.coalesce(F.map_from_entries(entries), F.create_map().cast("map<string,string>"))
 
 
+def _in_column(key: str, value: Column) -> Column:
+    """Whether ingest puts this rendered map value in the key's dedicated column (an INT
+    column takes canonical 32-bit integers only); false for a key without one."""
+    from pyspark.sql import functions as F
+
+    dedicated = {d.key: d for d in schemas.table("spans").dedicated_attributes}
+    if key not in dedicated:
+        return F.lit(False)
+    if schemas.column_type("spans", dedicated[key].column) != "integer":
+        return F.lit(True)
+    return F.coalesce(value.try_cast("int").cast("string") == value, F.lit(False))
+
+
+def _dedicated_split(attribute_map: Column, which: str) -> tuple[Column, dict[str, Column]]:
+    """(the map without the values ingest moves to dedicated columns, column -> value)."""
+    from pyspark.sql import functions as F
+
+    dedicated = [d for d in schemas.table("spans").dedicated_attributes if d.map == which]
+    keys = [d.key for d in dedicated]
+    values: dict[str, Column] = {}
+    for d in dedicated:
+        value = attribute_map[d.key]
+        if schemas.column_type("spans", d.column) == "integer":
+            values[d.column] = F.when(_in_column(d.key, value), value.try_cast("int"))
+        else:
+            values[d.column] = value
+    kept = F.map_filter(
+        attribute_map,
+        lambda k, v: (
+            ~(k.isin(keys) & F.coalesce(*[F.when(k == key, _in_column(key, v)) for key in keys]))
+        ),
+    )
+    return kept, values
+
+
 def _enum_name(code: Column, names: tuple[str, ...]) -> Column:
     from pyspark.sql import functions as F
 
@@ -248,12 +285,17 @@ def otlp_json_rows(ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
         request = F.from_json(F.col("value").cast("string"), request_schema)
         resources = kafka.select(F.explode(request["resourceSpans"]).alias("rs"))
         # one row per resource: its attribute map (built once, not once per span) and scopes
+        resource_map, resource_columns = _dedicated_split(
+            _attribute_map(F.col("rs.resource.attributes")), "resource_attributes"
+        )
         scopes = resources.select(
-            _attribute_map(F.col("rs.resource.attributes")).alias("resource_attributes"),
+            resource_map.alias("resource_attributes"),
+            *[value.alias(column) for column, value in resource_columns.items()],
             F.explode("rs.scopeSpans").alias("ss"),
         )
         spans = scopes.select(
             "resource_attributes",
+            *resource_columns,
             text(F.col("ss.scope.name")).alias("scope_name"),
             text(F.col("ss.scope.version")).alias("scope_version"),
             F.explode("ss.spans").alias("s"),
@@ -279,12 +321,18 @@ def otlp_json_rows(ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
                 _attribute_map(k["attributes"]).alias("attributes"),
             ),
         )
+        span_map, span_columns = _dedicated_split(
+            _attribute_map(s["attributes"]), "span_attributes"
+        )
         columns = {
+            **span_columns,
+            **{column: F.col(column) for column in resource_columns},
             "trace_id": text(s["traceId"]),
             "span_id": text(s["spanId"]),
             "parent_span_id": text(s["parentSpanId"]),
             "trace_state": text(s["traceState"]),
             "flags": F.coalesce(s["flags"], F.lit(0)),
+            # (service.name is not a dedicated attribute: the map still has it)
             "service_name": service_name(F.col("resource_attributes")),
             "span_name": text(s["name"]),
             "span_kind": _enum_name(s["kind"], SPAN_KINDS),
@@ -297,7 +345,7 @@ def otlp_json_rows(ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
             "resource_attributes": F.col("resource_attributes"),
             "scope_name": F.col("scope_name"),
             "scope_version": F.col("scope_version"),
-            "span_attributes": _attribute_map(s["attributes"]),
+            "span_attributes": span_map,
             "events": F.coalesce(events, F.array().cast(events_type)),
             "links": F.coalesce(links, F.array().cast(links_type)),
             "dropped_attributes_count": count(s["droppedAttributesCount"]),
@@ -515,17 +563,49 @@ def attribute_map(attributes: Iterable[KeyValue]) -> dict[str, str]:
     return {kv.key: render(kv.value) for kv in attributes}
 
 
+def _canonical_int(value: str) -> int | None:
+    """``value`` as a 32-bit int when it is one's canonical decimal form (what an INT dedicated
+    column takes), else None."""
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    if str(number) != value or not -(2**31) <= number < 2**31:
+        return None
+    return number
+
+
+def pop_dedicated(attributes: dict[str, str], which: str) -> dict[str, Any]:
+    """Move the values ingest keeps in dedicated columns out of ``attributes`` (a map of
+    ``which``); returns column -> value for that map's dedicated attributes."""
+    values: dict[str, Any] = {}
+    for d in schemas.table("spans").dedicated_attributes:
+        if d.map != which:
+            continue
+        value: Any = attributes.get(d.key)
+        if value is not None and schemas.column_type("spans", d.column) == "integer":
+            value = _canonical_int(value)
+        if value is not None:
+            del attributes[d.key]
+        values[d.column] = value
+    return values
+
+
 def span_rows(request: ExportTraceServiceRequest) -> Iterator[tuple[Any, ...]]:
     """One tuple per span in ``flat_columns()`` order (maps as dicts, events/links as lists
     of dicts)."""
     kinds, codes = SPAN_KINDS, STATUS_CODES
+    dedicated = [d.column for d in schemas.table("spans").dedicated_attributes]
     for rs in request.resource_spans:
         resource = attribute_map(rs.resource.attributes)
+        resource_columns = pop_dedicated(resource, "resource_attributes")
         service = resource.get("service.name") or UNKNOWN_SERVICE
         for ss in rs.scope_spans:
             scope_name, scope_version = ss.scope.name, ss.scope.version
             for s in ss.spans:
                 kind, code = s.kind, s.status.code
+                span_attributes = attribute_map(s.attributes)
+                columns = resource_columns | pop_dedicated(span_attributes, "span_attributes")
                 yield (
                     s.trace_id.hex(),
                     s.span_id.hex(),
@@ -542,7 +622,8 @@ def span_rows(request: ExportTraceServiceRequest) -> Iterator[tuple[Any, ...]]:
                     resource,
                     scope_name,
                     scope_version,
-                    attribute_map(s.attributes),
+                    span_attributes,
+                    *[columns[c] for c in dedicated],
                     [
                         {
                             "time_unix_nano": e.time_unix_nano,

@@ -156,18 +156,7 @@ def run_bench(quick: bool, parts: tuple[str, ...], emit: Callable[[str], None]) 
             )
             timings = analytics_lake.measure(lake, 3, fresh_session(), emit)
             detail["analytics"] = timings | {"spans": lake_spans}
-            duck, sp = timings["duckdb"], timings.get("spark", {})
-            duck_latency = duck["latency_by_operation"]["best_s"]
-            figures += [
-                results.figure("duckdb_latency_10m_spans_s", duck_latency),
-                results.figure(
-                    "spark_latency_10m_spans_s", sp.get("latency_by_operation", {}).get("best_s")
-                ),
-                results.figure("duckdb_errors_10m_spans_s", duck["errors_by_service"]["best_s"]),
-                results.figure("trace_lookup_10m_spans_s", duck["trace_lookup"]["best_s"]),
-                results.figure("attr_search_10m_spans_s", duck["attr_search"]["best_s"]),
-                results.figure("critical_path_10m_spans_s", duck["critical_path"]["best_s"]),
-            ]  # fmt: skip
+            figures += analytics_lake.figures(timings)
         spark.stop()
     finally:
         lifecycle.down(settings, emit)

@@ -57,6 +57,8 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
   private final int arrays;
   /** Whether records are OTLP/JSON ({@code otlp_json}) rather than protobuf. */
   private final boolean json;
+  /** The struct {@link #call} returns. */
+  private final StructType rowType;
 
   /**
    * @param topLevelField the request's top-level repeated field, as named in the proto
@@ -67,6 +69,16 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
     this.topLevelField = topLevelField;
     this.arrays = returnType.size() - 4;
     this.json = json;
+    this.rowType = returnType;
+  }
+
+  /**
+   * The struct this decoder's {@link #call} returns (the one its constructor got): register the
+   * UDF with it, as it may differ between decoders of one class (e.g. {@link
+   * TracesDecoder#withDedicated}).
+   */
+  public final StructType rowType() {
+    return rowType;
   }
 
   /** Whether this decoder takes OTLP/JSON records ({@code otlp_json}) rather than protobuf ones. */

@@ -8,14 +8,19 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.opentelemetry.proto.trace.v1.Status;
+import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.api.java.UDF3;
+import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
@@ -23,9 +28,10 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * Spark Java UDF: OTLP {@code ExportTraceServiceRequest} bytes to one row of
- * {@link #returnType()}. Never throws for bad input: a record that cannot be decoded gets
- * {@code error_reason}/{@code error_detail} and empty {@code spans}; a span with an invalid
- * trace/span id goes to {@code rejects} while the record's other spans still land.
+ * {@link #rowType()} ({@link #returnType()} unless built by {@link #withDedicated}). Never throws
+ * for bad input: a record that cannot be decoded gets {@code error_reason}/{@code error_detail}
+ * and empty {@code spans}; a span with an invalid trace/span id goes to {@code rejects} while the
+ * record's other spans still land.
  *
  * <p>{@code error_reason}: {@code empty_record} (null or zero-length value), {@code proto_decode}
  * (parse failed, or no resource_spans and only unknown fields at top level), {@code
@@ -35,6 +41,10 @@ import org.apache.spark.sql.types.StructType;
  * {@code proto_decode}); a span id or trace id that is not hex there is an {@code invalid_id}
  * reject like one of the wrong length, while bad hex in {@code parentSpanId} or a link's ids
  * (never checked per span) fails the record.
+ *
+ * <p>{@link #withDedicated} gives a decoder whose spans have dedicated attribute columns: right
+ * after {@code span_attributes}, one column per configured attribute key of {@code
+ * span_attributes} or {@code resource_attributes}, holding that key's value instead of the map.
  */
 public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest> {
   private static final long serialVersionUID = 1L;
@@ -44,9 +54,16 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
   };
   private static final String[] STATUS_CODES = {"UNSET", "OK", "ERROR"};
 
-  private static final StructType RETURN_TYPE = buildReturnType();
+  /** Where the dedicated columns start in a span row: right after {@code span_attributes}. */
+  private static final int DEDICATED_AT = 16;
+  /** Fields of a span row without dedicated columns. */
+  private static final int SPAN_FIELDS = 21;
+
+  private static final StructType RETURN_TYPE = buildReturnType(new StructField[0]);
 
   private final AttributeMapper attributes;
+  /** The dedicated attribute columns; null: none. */
+  private final Dedicated dedicated;
 
   /**
    * @param maxValueBytes UTF-8 byte budget per attribute value ({@code <= 0}: no limit)
@@ -68,8 +85,125 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
   }
 
   private TracesDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys, boolean json) {
-    super("resource_spans", RETURN_TYPE, json);
-    this.attributes = new AttributeMapper(maxValueBytes, dropKeys, hashKeys);
+    this(new AttributeMapper(maxValueBytes, dropKeys, hashKeys), json, null);
+  }
+
+  private TracesDecoder(AttributeMapper attributes, boolean json, Dedicated dedicated) {
+    super("resource_spans", dedicated == null ? RETURN_TYPE : dedicated.rowType, json);
+    this.attributes = attributes;
+    this.dedicated = dedicated;
+  }
+
+  /**
+   * This decoder (same encoding, value limit, drop and hash keys) with dedicated attribute
+   * columns: for each {@code i}, the value of attribute {@code keys[i]} of {@code maps[i]} ({@code
+   * span_attributes} or {@code resource_attributes}) goes to the span column {@code columns[i]}
+   * instead of that map. The columns follow {@code span_attributes} in the given order, each
+   * {@code STRING}, or {@code INT} when {@code types[i]} is {@code integer}.
+   *
+   * <p>A value is dropped, hashed and truncated as a map value would be, and the last of
+   * duplicate keys wins. An {@code INT} column takes a value only when it is the canonical decimal
+   * form of a 32-bit int ({@link AttributeMapper#canonicalInt}); any other value stays in the map,
+   * so nothing is lost and the column read as a string gives the same text. Empty arrays: no
+   * dedicated columns ({@link #returnType()}).
+   *
+   * @throws IllegalArgumentException for arrays of different lengths, a duplicate column or
+   *     (map, key), a column named as a span field, or an unknown map or type
+   */
+  public TracesDecoder withDedicated(
+      String[] columns, String[] keys, String[] maps, String[] types) {
+    return new TracesDecoder(attributes, isJson(), Dedicated.of(columns, keys, maps, types));
+  }
+
+  /**
+   * The dedicated attribute columns of a decoder: their types, the {@code key -> column slot}
+   * lookup of each map (null when the map has none) and the resulting row type. Immutable.
+   */
+  private static final class Dedicated implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    final int count;
+    final boolean[] integer;
+    final HashMap<String, Integer> spanSlots;
+    final HashMap<String, Integer> resourceSlots;
+    final StructType rowType;
+
+    private Dedicated(
+        boolean[] integer,
+        HashMap<String, Integer> spanSlots,
+        HashMap<String, Integer> resourceSlots,
+        StructType rowType) {
+      this.count = integer.length;
+      this.integer = integer;
+      this.spanSlots = spanSlots.isEmpty() ? null : spanSlots;
+      this.resourceSlots = resourceSlots.isEmpty() ? null : resourceSlots;
+      this.rowType = rowType;
+    }
+
+    /** Null when there are no columns. */
+    static Dedicated of(String[] columns, String[] keys, String[] maps, String[] types) {
+      int n = columns == null ? 0 : columns.length;
+      if ((keys == null ? 0 : keys.length) != n
+          || (maps == null ? 0 : maps.length) != n
+          || (types == null ? 0 : types.length) != n) {
+        throw new IllegalArgumentException(
+            "withDedicated: columns, keys, maps and types must have the same length");
+      }
+      if (n == 0) {
+        return null;
+      }
+      StructType span =
+          (StructType) ((ArrayType) RETURN_TYPE.apply("spans").dataType()).elementType();
+      HashSet<String> names = new HashSet<>(Arrays.asList(span.fieldNames()));
+      boolean[] integer = new boolean[n];
+      HashMap<String, Integer> spanSlots = new HashMap<>();
+      HashMap<String, Integer> resourceSlots = new HashMap<>();
+      StructField[] fields = new StructField[n];
+      for (int i = 0; i < n; i++) {
+        String column = columns[i];
+        String key = keys[i];
+        if (column == null || column.isEmpty() || key == null) {
+          throw new IllegalArgumentException("withDedicated: null or empty column or key at " + i);
+        }
+        if (!names.add(column)) {
+          throw new IllegalArgumentException(
+              "withDedicated: column " + column + " is a span field or given twice");
+        }
+        HashMap<String, Integer> slots;
+        if ("span_attributes".equals(maps[i])) {
+          slots = spanSlots;
+        } else if ("resource_attributes".equals(maps[i])) {
+          slots = resourceSlots;
+        } else {
+          throw new IllegalArgumentException(
+              "withDedicated: map "
+                  + maps[i]
+                  + " of column "
+                  + column
+                  + "; expected span_attributes or resource_attributes");
+        }
+        if (slots.put(key, i) != null) {
+          throw new IllegalArgumentException(
+              "withDedicated: key " + key + " of " + maps[i] + " has two columns");
+        }
+        DataType type;
+        if ("string".equals(types[i])) {
+          type = DataTypes.StringType;
+        } else if ("integer".equals(types[i])) {
+          type = DataTypes.IntegerType;
+          integer[i] = true;
+        } else {
+          throw new IllegalArgumentException(
+              "withDedicated: type "
+                  + types[i]
+                  + " of column "
+                  + column
+                  + "; expected string or integer");
+        }
+        fields[i] = f(column, type);
+      }
+      return new Dedicated(integer, spanSlots, resourceSlots, buildReturnType(fields));
+    }
   }
 
   /** The OTLP/JSON tables, built on first use. */
@@ -86,12 +220,13 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
     return Json.SCHEMA;
   }
 
-  /** The struct {@link #call} returns. */
+  /** The struct {@link #call} returns without dedicated columns (see {@link #rowType()}). */
   public static StructType returnType() {
     return RETURN_TYPE;
   }
 
-  private static StructType buildReturnType() {
+  /** The row type with the {@code dedicated} columns right after {@code span_attributes}. */
+  private static StructType buildReturnType(StructField[] dedicated) {
     DataType str = DataTypes.StringType;
     DataType big = DataTypes.LongType;
     StructType event =
@@ -102,32 +237,36 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
             new StructField[] {
               f("trace_id", str), f("span_id", str), f("trace_state", str), f("attributes", ATTRS)
             });
-    StructType span =
-        DataTypes.createStructType(
-            new StructField[] {
-              f("item_path", str),
-              f("resource_attributes", ATTRS),
-              f("scope_name", str),
-              f("scope_version", str),
-              f("trace_id", str),
-              f("span_id", str),
-              f("parent_span_id", str),
-              f("trace_state", str),
-              f("flags", DataTypes.IntegerType),
-              f("span_name", str),
-              f("span_kind", str),
-              f("start_time_unix_nano", big),
-              f("end_time_unix_nano", big),
-              f("status_code", str),
-              f("status_message", str),
-              f("span_attributes", ATTRS),
-              array("events", event),
-              array("links", link),
-              f("dropped_attributes_count", big),
-              f("dropped_events_count", big),
-              f("dropped_links_count", big)
-            });
-    return recordType(array("spans", span));
+    StructField[] base =
+        new StructField[] {
+          f("item_path", str),
+          f("resource_attributes", ATTRS),
+          f("scope_name", str),
+          f("scope_version", str),
+          f("trace_id", str),
+          f("span_id", str),
+          f("parent_span_id", str),
+          f("trace_state", str),
+          f("flags", DataTypes.IntegerType),
+          f("span_name", str),
+          f("span_kind", str),
+          f("start_time_unix_nano", big),
+          f("end_time_unix_nano", big),
+          f("status_code", str),
+          f("status_message", str),
+          f("span_attributes", ATTRS),
+          array("events", event),
+          array("links", link),
+          f("dropped_attributes_count", big),
+          f("dropped_events_count", big),
+          f("dropped_links_count", big)
+        };
+    StructField[] fields = new StructField[base.length + dedicated.length];
+    System.arraycopy(base, 0, fields, 0, DEDICATED_AT);
+    System.arraycopy(dedicated, 0, fields, DEDICATED_AT, dedicated.length);
+    System.arraycopy(
+        base, DEDICATED_AT, fields, DEDICATED_AT + dedicated.length, base.length - DEDICATED_AT);
+    return recordType(array("spans", DataTypes.createStructType(fields)));
   }
 
   @Override
@@ -155,8 +294,22 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
     List<ResourceSpans> rsList = req.getResourceSpansList();
     for (int r = 0, nr = rsList.size(); r < nr; r++) {
       ResourceSpans rs = rsList.get(r);
-      Map<String, String> resourceAttrs =
-          attributes.toMap(rs.getResource().getAttributesList(), stats);
+      // Dedicated resource columns: computed once per resource, copied into each span row.
+      Object[] resourceValues = null;
+      Map<String, String> resourceAttrs;
+      if (dedicated != null && dedicated.resourceSlots != null) {
+        resourceValues = new Object[dedicated.count];
+        resourceAttrs =
+            attributes.toMap(
+                rs.getResource().getAttributesList(),
+                stats,
+                dedicated.resourceSlots,
+                dedicated.integer,
+                resourceValues,
+                0);
+      } else {
+        resourceAttrs = attributes.toMap(rs.getResource().getAttributesList(), stats);
+      }
       List<ScopeSpans> ssList = rs.getScopeSpansList();
       for (int s = 0, ns = ssList.size(); s < ns; s++) {
         ScopeSpans ss = ssList.get(s);
@@ -179,7 +332,17 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
             continue;
           }
           if (keep == null || keep.kept.get(valid)) {
-            spans.add(spanRow(sp, itemPath, resourceAttrs, scopeName, scopeVersion, traceId, spanId, stats));
+            spans.add(
+                spanRow(
+                    sp,
+                    itemPath,
+                    resourceAttrs,
+                    resourceValues,
+                    scopeName,
+                    scopeVersion,
+                    traceId,
+                    spanId,
+                    stats));
           }
           valid++;
         }
@@ -282,6 +445,7 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
       Span sp,
       String itemPath,
       Map<String, String> resourceAttrs,
+      Object[] resourceValues,
       String scopeName,
       String scopeVersion,
       ByteString traceId,
@@ -290,28 +454,43 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
     int kind = sp.getKindValue();
     Status status = sp.getStatus();
     int code = status.getCodeValue();
-    return RowFactory.create(
-        itemPath,
-        resourceAttrs,
-        scopeName,
-        scopeVersion,
-        Hex.of(traceId),
-        Hex.of(spanId),
-        Hex.of(sp.getParentSpanId()),
-        sp.getTraceState(),
-        sp.getFlags(),
-        sp.getName(),
-        kind >= 0 && kind < SPAN_KINDS.length ? SPAN_KINDS[kind] : SPAN_KINDS[0],
-        sp.getStartTimeUnixNano(),
-        sp.getEndTimeUnixNano(),
-        code >= 0 && code < STATUS_CODES.length ? STATUS_CODES[code] : STATUS_CODES[0],
-        status.getMessage(),
-        attributes.toMap(sp.getAttributesList(), stats),
-        events(sp.getEventsList(), stats),
-        links(sp.getLinksList(), stats),
-        Integer.toUnsignedLong(sp.getDroppedAttributesCount()),
-        Integer.toUnsignedLong(sp.getDroppedEventsCount()),
-        Integer.toUnsignedLong(sp.getDroppedLinksCount()));
+    int d = dedicated == null ? 0 : dedicated.count;
+    Object[] row = new Object[SPAN_FIELDS + d];
+    row[0] = itemPath;
+    row[1] = resourceAttrs;
+    row[2] = scopeName;
+    row[3] = scopeVersion;
+    row[4] = Hex.of(traceId);
+    row[5] = Hex.of(spanId);
+    row[6] = Hex.of(sp.getParentSpanId());
+    row[7] = sp.getTraceState();
+    row[8] = sp.getFlags();
+    row[9] = sp.getName();
+    row[10] = kind >= 0 && kind < SPAN_KINDS.length ? SPAN_KINDS[kind] : SPAN_KINDS[0];
+    row[11] = sp.getStartTimeUnixNano();
+    row[12] = sp.getEndTimeUnixNano();
+    row[13] = code >= 0 && code < STATUS_CODES.length ? STATUS_CODES[code] : STATUS_CODES[0];
+    row[14] = status.getMessage();
+    if (resourceValues != null) {
+      System.arraycopy(resourceValues, 0, row, DEDICATED_AT, d);
+    }
+    row[15] =
+        d == 0 || dedicated.spanSlots == null
+            ? attributes.toMap(sp.getAttributesList(), stats)
+            : attributes.toMap(
+                sp.getAttributesList(),
+                stats,
+                dedicated.spanSlots,
+                dedicated.integer,
+                row,
+                DEDICATED_AT);
+    int i = DEDICATED_AT + d;
+    row[i++] = events(sp.getEventsList(), stats);
+    row[i++] = links(sp.getLinksList(), stats);
+    row[i++] = Integer.toUnsignedLong(sp.getDroppedAttributesCount());
+    row[i++] = Integer.toUnsignedLong(sp.getDroppedEventsCount());
+    row[i] = Integer.toUnsignedLong(sp.getDroppedLinksCount());
+    return RowFactory.create(row);
   }
 
   private List<Row> events(List<Span.Event> events, DecodeStats stats) {

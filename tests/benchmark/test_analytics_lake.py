@@ -1,0 +1,69 @@
+"""The benchmark's analytics lake at a tiny scale (no services, no Spark): its layout, the
+figures it yields, and that a lake of an earlier layout is rebuilt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from otellake import schemas
+from otellake.benchmark import analytics_lake, results
+
+SPANS = 2_000
+
+
+def test_the_lake_keeps_dedicated_keys_in_their_columns(tmp_path: Path) -> None:
+    from deltalake import DeltaTable
+
+    lake = tmp_path / "lake"
+    analytics_lake.build(lake, SPANS)
+    assert analytics_lake.layout_of(lake) == analytics_lake.LAYOUT
+    rows = DeltaTable(str(lake / "spans")).to_pyarrow_table().to_pylist()
+    assert len(rows) == SPANS
+    dedicated = {d.key for d in schemas.table("spans").dedicated_attributes}
+    for row in rows[:50]:
+        assert row["http_route"].startswith("/api/v1/item/")
+        assert row["http_response_status_code"] in (200, 503)
+        assert row["http_request_method"] in ("GET", "POST")
+        assert row["host_name"] is None
+        keys = {k for k, _ in row["span_attributes"]} | {k for k, _ in row["resource_attributes"]}
+        assert {"app.item.id", "thread.name"} <= keys and not keys & dedicated
+
+
+def test_measure_gives_every_analytics_figure(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    messages: list[str] = []
+    analytics_lake.ensure_lake(lake, SPANS, messages.append)
+    timings = analytics_lake.measure(lake, 1, None, messages.append)
+    duck = timings["duckdb"]
+    assert set(duck) == {
+        "latency_by_operation",
+        "errors_by_service",
+        "trace_lookup",
+        "attr_search",
+        "attr_search_map",
+        "critical_path",
+    }
+    assert duck["trace_lookup"]["rows"] == analytics_lake.PER_TRACE
+    # 1 span in 50 matches each search: about 40 spans, the 20 newest traces shown
+    assert duck["attr_search"]["rows"] == duck["attr_search_map"]["rows"] == 20
+    figures = {f.name: f for f in analytics_lake.figures(timings)}
+    assert set(figures) <= set(results.GOALS)
+    assert {
+        "attr_search_map_10m_spans_s",
+        "spark_trace_lookup_10m_spans_s",
+        "spark_attr_search_10m_spans_s",
+    } <= set(figures)
+    assert figures["attr_search_map_10m_spans_s"].value is not None
+    assert figures["spark_attr_search_10m_spans_s"].value is None  # Spark did not run
+
+
+def test_a_lake_of_an_earlier_layout_is_rebuilt(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    (lake / "spans" / "_delta_log").mkdir(parents=True)  # built before LAYOUT existed
+    messages: list[str] = []
+    analytics_lake.ensure_lake(lake, SPANS, messages.append)
+    assert "rebuilding" in messages[0]
+    assert analytics_lake.layout_of(lake) == analytics_lake.LAYOUT
+    messages.clear()
+    analytics_lake.ensure_lake(lake, SPANS, messages.append)
+    assert messages == []  # reused
