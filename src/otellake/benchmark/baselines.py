@@ -284,9 +284,14 @@ def otlp_json_rows(ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
     def transform(kafka: DataFrame) -> DataFrame:
         request = F.from_json(F.col("value").cast("string"), request_schema)
         resources = kafka.select(F.explode(request["resourceSpans"]).alias("rs"))
-        # one row per resource: its attribute map (built once, not once per span) and scopes
+        # one row per resource: its attribute map (built once, not once per span) and scopes;
+        # the map is a column of its own, so the split below reads it instead of rebuilding it
+        # for every dedicated key
+        resources = resources.select(
+            _attribute_map(F.col("rs.resource.attributes")).alias("resource_map"), "rs"
+        )
         resource_map, resource_columns = _dedicated_split(
-            _attribute_map(F.col("rs.resource.attributes")), "resource_attributes"
+            F.col("resource_map"), "resource_attributes"
         )
         scopes = resources.select(
             resource_map.alias("resource_attributes"),
@@ -299,8 +304,9 @@ def otlp_json_rows(ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
             text(F.col("ss.scope.name")).alias("scope_name"),
             text(F.col("ss.scope.version")).alias("scope_version"),
             F.explode("ss.spans").alias("s"),
-        )
-        # one row per span: resource_attributes, scope_name, scope_version, s (the JSON span)
+        ).withColumn("span_map", _attribute_map(F.col("s.attributes")))
+        # one row per span: resource_attributes, the resource's dedicated columns, scope_name,
+        # scope_version, s (the JSON span), span_map
         s = F.col("s")
         start = _nanos(s["startTimeUnixNano"])
         end = _nanos(s["endTimeUnixNano"])
@@ -321,9 +327,7 @@ def otlp_json_rows(ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
                 _attribute_map(k["attributes"]).alias("attributes"),
             ),
         )
-        span_map, span_columns = _dedicated_split(
-            _attribute_map(s["attributes"]), "span_attributes"
-        )
+        span_map, span_columns = _dedicated_split(F.col("span_map"), "span_attributes")
         columns = {
             **span_columns,
             **{column: F.col(column) for column in resource_columns},

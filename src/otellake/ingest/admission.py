@@ -128,15 +128,29 @@ def _read_sizes(consumer: Any, tp: Any, first: int, n: int, deadline: float) -> 
     return sizes
 
 
-def resized(assumed: Admission, largest_read: int, records_read: int) -> Admission | None:
+def resized(
+    assumed: Admission, largest_read: int, records_read: int, fullest_batch: int
+) -> Admission | None:
     """For a limit that assumed the record size (its topic was empty when the query started):
     the limit the records a query has read give, by the same rule, if it is larger. None: keep
-    the limit (nothing assumed, too few records read to be a sample, or no larger)."""
+    the limit (nothing assumed, too few records read to be a sample, no batch has reached the
+    limit yet, or it would be no larger).
+
+    Resizing restarts the query, which stalls every span in flight for the seconds a start
+    takes; a stream whose batches stay below the assumed limit (2k spans/s in 1 s batches:
+    5 records against 66) loses nothing to the limit, so it is not restarted for it."""
     if assumed.sampled or records_read < SAMPLE_RECORDS_PER_PARTITION:
+        return None
+    if fullest_batch < assumed.max_records * LIMIT_REACHED:
         return None
     budget = assumed.budget_bytes
     seen = Admission(records_per_batch(budget, largest_read), budget, largest_read, records_read)
     return seen if seen.max_records > assumed.max_records else None
+
+
+# A batch holding this share of the limit's records reached it (Spark spreads the limit over
+# the partitions by their backlog and rounds each share).
+LIMIT_REACHED = 0.9
 
 
 def admission(spark: SparkSession, settings: Settings, topic: str) -> Admission:

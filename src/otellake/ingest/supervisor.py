@@ -238,7 +238,9 @@ class Supervisor:
         writer = s.writer
         if writer.assumed is None or not s.query.isActive or self.stop.is_set():
             return
-        larger = resized(writer.assumed, writer.largest_record, writer.records_read)
+        larger = resized(
+            writer.assumed, writer.largest_record, writer.records_read, writer.fullest_batch
+        )
         if larger is None:
             return
         self.emit(

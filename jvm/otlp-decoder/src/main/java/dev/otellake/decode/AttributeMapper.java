@@ -65,25 +65,7 @@ public final class AttributeMapper implements Serializable {
 
   /** The attribute map of {@code kvs} (never null; an immutable empty map when there is nothing). */
   public Map<String, String> toMap(List<KeyValue> kvs, DecodeStats stats) {
-    int n = kvs.size();
-    if (n == 0) {
-      return Collections.emptyMap();
-    }
-    HashMap<String, String> m = new HashMap<>(n + (n >>> 1) + 2);
-    // Walk backwards so the last duplicate wins and earlier duplicates are never rendered
-    // (nor counted as truncated).
-    for (int i = n - 1; i >= 0; i--) {
-      KeyValue kv = kvs.get(i);
-      String key = kv.getKey();
-      if (dropKeys != null && dropKeys.contains(key)) {
-        continue;
-      }
-      if (m.containsKey(key)) {
-        continue;
-      }
-      m.put(key, value(key, kv, stats));
-    }
-    return m;
+    return toMap(kvs, stats, Collections.emptyMap(), null, null, 0);
   }
 
   /**
@@ -106,6 +88,8 @@ public final class AttributeMapper implements Serializable {
       return Collections.emptyMap();
     }
     HashMap<String, String> m = new HashMap<>(n + (n >>> 1) + 2);
+    // Walk backwards so the last duplicate wins and earlier duplicates are never rendered
+    // (nor counted as truncated).
     for (int i = n - 1; i >= 0; i--) {
       KeyValue kv = kvs.get(i);
       String key = kv.getKey();
