@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -216,39 +217,39 @@ def _attribute_map(attributes: Column) -> Column:
     return F.coalesce(F.map_from_entries(entries), F.create_map().cast("map<string,string>"))
 
 
-def _in_column(key: str, value: Column) -> Column:
-    """Whether ingest puts this rendered map value in the key's dedicated column (an INT
-    column takes canonical 32-bit integers only); false for a key without one."""
-    from pyspark.sql import functions as F
-
-    dedicated = {d.key: d for d in schemas.table("spans").dedicated_attributes}
-    if key not in dedicated:
-        return F.lit(False)
-    if schemas.column_type("spans", dedicated[key].column) != "integer":
-        return F.lit(True)
-    return F.coalesce(value.try_cast("int").cast("string") == value, F.lit(False))
+@cache
+def _dedicated(which: str) -> tuple[tuple[str, str, bool], ...]:
+    """(column, key, is an INT column) of each dedicated attribute of the map ``which``."""
+    return tuple(
+        (d.column, d.key, schemas.column_type("spans", d.column) == "integer")
+        for d in schemas.table("spans").dedicated_attributes
+        if d.map == which
+    )
 
 
 def _dedicated_split(attribute_map: Column, which: str) -> tuple[Column, dict[str, Column]]:
-    """(the map without the values ingest moves to dedicated columns, column -> value)."""
+    """(the map without the values ingest moves to dedicated columns, column -> value): a
+    string column takes its key's value; an INT column only a canonical 32-bit integer."""
     from pyspark.sql import functions as F
 
-    dedicated = [d for d in schemas.table("spans").dedicated_attributes if d.map == which]
-    keys = [d.key for d in dedicated]
+    def canonical_int(value: Column) -> Column:
+        return F.coalesce(value.try_cast("int").cast("string") == value, F.lit(False))
+
+    dedicated = _dedicated(which)
+    strings = [key for _, key, integer in dedicated if not integer]
+    integers = [key for _, key, integer in dedicated if integer]
     values: dict[str, Column] = {}
-    for d in dedicated:
-        value = attribute_map[d.key]
-        if schemas.column_type("spans", d.column) == "integer":
-            values[d.column] = F.when(_in_column(d.key, value), value.try_cast("int"))
-        else:
-            values[d.column] = value
-    kept = F.map_filter(
-        attribute_map,
-        lambda k, v: (
-            ~(k.isin(keys) & F.coalesce(*[F.when(k == key, _in_column(key, v)) for key in keys]))
-        ),
-    )
-    return kept, values
+    for column, key, integer in dedicated:
+        value = attribute_map[key]
+        values[column] = F.when(canonical_int(value), value.try_cast("int")) if integer else value
+
+    def moved(k: Column, v: Column) -> Column:
+        out = k.isin(strings)
+        for key in integers:
+            out = out | ((k == key) & canonical_int(v))
+        return out
+
+    return F.map_filter(attribute_map, lambda k, v: ~moved(k, v)), values
 
 
 def _enum_name(code: Column, names: tuple[str, ...]) -> Column:
@@ -583,15 +584,13 @@ def pop_dedicated(attributes: dict[str, str], which: str) -> dict[str, Any]:
     """Move the values ingest keeps in dedicated columns out of ``attributes`` (a map of
     ``which``); returns column -> value for that map's dedicated attributes."""
     values: dict[str, Any] = {}
-    for d in schemas.table("spans").dedicated_attributes:
-        if d.map != which:
-            continue
-        value: Any = attributes.get(d.key)
-        if value is not None and schemas.column_type("spans", d.column) == "integer":
+    for column, key, integer in _dedicated(which):
+        value: Any = attributes.get(key)
+        if value is not None and integer:
             value = _canonical_int(value)
         if value is not None:
-            del attributes[d.key]
-        values[d.column] = value
+            del attributes[key]
+        values[column] = value
     return values
 
 
