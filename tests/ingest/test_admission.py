@@ -21,7 +21,7 @@ def test_records_per_batch_follow_the_budget() -> None:
     assert admission.records_per_batch(1000, 10**6) == 1  # always at least one record
 
 
-def test_an_assumed_limit_is_resized_only_once_batches_come_near_it() -> None:
+def test_an_assumed_limit_is_resized_only_once_a_batch_reached_it() -> None:
     # an empty topic at the start: 1 MB records assumed, 66 per batch
     budget = 66 * admission.UNKNOWN_RECORD_BYTES
     assumed = admission.Admission(
@@ -32,8 +32,8 @@ def test_an_assumed_limit_is_resized_only_once_batches_come_near_it() -> None:
     sample = admission.SAMPLE_RECORDS_PER_PARTITION
     # 2k spans/s in 1 s batches: 5 records of 80 KB per batch; the limit never binds
     assert admission.resized(assumed, 80_000, sample * 10, fullest_batch=5) is None
-    # 20k spans/s: 20 records per batch, near the limit; sized again by the records read
-    larger = admission.resized(assumed, 80_000, sample * 10, fullest_batch=20)
+    # 20k spans/s: batches hit the limit; sized again by the records read
+    larger = admission.resized(assumed, 80_000, sample * 10, fullest_batch=66)
     assert larger is not None
     assert larger.max_records == admission.records_per_batch(budget, 80_000) == 825
     # too few records to be a sample, or nothing to gain: kept

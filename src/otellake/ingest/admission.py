@@ -133,15 +133,12 @@ def resized(
 ) -> Admission | None:
     """For a limit that assumed the record size (its topic was empty when the query started):
     the limit the records a query has read give, by the same rule, if it is larger. None: keep
-    the limit (nothing assumed, too few records read to be a sample, no batch has come near the
+    the limit (nothing assumed, too few records read to be a sample, no batch has reached the
     limit yet, or it would be no larger).
 
     Resizing restarts the query, which stalls every span in flight for the seconds a start
-    takes. A stream whose batches stay far below the assumed limit (2k spans/s in 1 s
-    batches: 5 records against 66) loses nothing to it and is not restarted; one whose
-    batches come near it (20k spans/s: 20 records) is restarted early, while they are small,
-    and not once it lags (waiting for a full batch made the 20k spans/s run's p95 8.2 s ->
-    11.2 s)."""
+    takes; a stream whose batches stay below the assumed limit (2k spans/s in 1 s batches:
+    5 records against 66) loses nothing to the limit, so it is not restarted for it."""
     if assumed.sampled or records_read < SAMPLE_RECORDS_PER_PARTITION:
         return None
     if fullest_batch < assumed.max_records * LIMIT_REACHED:
@@ -151,9 +148,9 @@ def resized(
     return seen if seen.max_records > assumed.max_records else None
 
 
-# A batch holding this share of the limit's records comes near it: the stream's rate would
-# soon be bound by the assumed limit.
-LIMIT_REACHED = 0.25
+# A batch holding this share of the limit's records reached it (Spark spreads the limit over
+# the partitions by their backlog and rounds each share).
+LIMIT_REACHED = 0.9
 
 
 def admission(spark: SparkSession, settings: Settings, topic: str) -> Admission:
