@@ -81,8 +81,9 @@ def _coalesce(exprs: list[str]) -> str:
     return exprs[0] if len(exprs) == 1 else f"coalesce({', '.join(exprs)})"
 
 
-def _as_int32(value: str) -> int | None:
-    """``value`` as an int when it is the canonical decimal rendering of a 32-bit integer."""
+def canonical_int32(value: str) -> int | None:
+    """``value`` as an int when it is the canonical decimal rendering of a 32-bit integer (what
+    an INTEGER dedicated column holds; any other value of its key stays in the map)."""
     if not _CANONICAL_INT.fullmatch(value):
         return None
     number = int(value)
@@ -107,7 +108,7 @@ def equals_sql(
         return in_map
     in_column: str | None = f"{column.column} = :{name}_value"
     if _column_type(column) == "integer":
-        number = _as_int32(value)
+        number = canonical_int32(value)
         in_column = None if number is None else f"{column.column} = :{name}_int"
         if number is not None:
             params[f"{name}_int"] = number

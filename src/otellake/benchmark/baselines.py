@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otellake import kafka_clients, schemas
+from otellake.analytics.attributes import canonical_int32
 from otellake.errors import OtelLakeError
 from otellake.generate.kafka_sink import KafkaSink
 from otellake.generate.otlp_json import JsonEncoder, to_otlp_json
@@ -568,18 +569,6 @@ def attribute_map(attributes: Iterable[KeyValue]) -> dict[str, str]:
     return {kv.key: render(kv.value) for kv in attributes}
 
 
-def _canonical_int(value: str) -> int | None:
-    """``value`` as a 32-bit int when it is one's canonical decimal form (what an INT dedicated
-    column takes), else None."""
-    try:
-        number = int(value)
-    except ValueError:
-        return None
-    if str(number) != value or not -(2**31) <= number < 2**31:
-        return None
-    return number
-
-
 def pop_dedicated(attributes: dict[str, str], which: str) -> dict[str, Any]:
     """Move the values ingest keeps in dedicated columns out of ``attributes`` (a map of
     ``which``); returns column -> value for that map's dedicated attributes."""
@@ -587,7 +576,7 @@ def pop_dedicated(attributes: dict[str, str], which: str) -> dict[str, Any]:
     for column, key, integer in _dedicated(which):
         value: Any = attributes.get(key)
         if value is not None and integer:
-            value = _canonical_int(value)
+            value = canonical_int32(value)
         if value is not None:
             del attributes[key]
         values[column] = value
