@@ -24,3 +24,51 @@ def test_kafka_source_is_loadable(spark: Any) -> None:
         jvm.java.lang.Thread.currentThread().getContextClassLoader(),
     )
     assert cls.getName().endswith("KafkaSourceProvider")
+
+
+def test_local_files_are_written_without_forking_chmod_or_readlink(
+    spark: Any, tmp_path: Path
+) -> None:
+    """A local session uses the decoder jar's fork-free local file system, through both of
+    Hadoop's APIs, and it sets modes and reads links as Hadoop's own does."""
+    import os
+    import stat
+
+    jvm = spark.sparkContext._jvm
+    conf = spark._jsc.hadoopConfiguration()
+    uri = jvm.java.net.URI("file:///")
+    fs = jvm.org.apache.hadoop.fs.FileSystem.get(uri, conf)
+    assert fs.getClass().getName() == "dev.otellake.fs.ForkFreeLocalFileSystem"
+    context = jvm.org.apache.hadoop.fs.FileContext.getFileContext(uri, conf)
+    assert context.getDefaultFileSystem().getClass().getName() == "dev.otellake.fs.ForkFreeLocalFs"
+
+    mode = jvm.org.apache.hadoop.fs.permission.FsPermission
+    nested = tmp_path / "a" / "b"
+    assert fs.mkdirs(jvm.org.apache.hadoop.fs.Path(str(nested)), mode("750"))
+    assert stat.S_IMODE(os.stat(nested).st_mode) == 0o750
+    data = nested / "f"
+    data.write_text("12345")
+    fs.setPermission(jvm.org.apache.hadoop.fs.Path(str(data)), mode("604"))
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o604
+    missing = jvm.org.apache.hadoop.fs.Path(str(tmp_path / "missing"))
+    try:
+        fs.setPermission(missing, mode("644"))
+        raise AssertionError("setPermission of a missing file did not fail")
+    except Exception as e:  # noqa: BLE001 (py4j wraps the JVM's exception)
+        assert "FileNotFoundException" in str(e)
+
+    link = tmp_path / "link"
+    link.symlink_to(data)
+    raw = fs.getRawFileSystem()
+    linked = raw.getFileLinkStatus(jvm.org.apache.hadoop.fs.Path(str(link)))
+    assert linked.isSymlink() and linked.getSymlink().toUri().getPath() == str(data)
+    plain = raw.getFileLinkStatus(jvm.org.apache.hadoop.fs.Path(str(data)))
+    assert not plain.isSymlink() and plain.getLen() == 5
+
+    # a rename through FileContext (the streaming checkpoint's way) still works
+    target = jvm.org.apache.hadoop.fs.Path(str(tmp_path / "renamed"))
+    no_options = spark.sparkContext._gateway.new_array(
+        getattr(jvm.org.apache.hadoop.fs, "Options$Rename"), 0
+    )
+    context.rename(jvm.org.apache.hadoop.fs.Path(str(data)), target, no_options)
+    assert (tmp_path / "renamed").read_text() == "12345" and not data.exists()
