@@ -58,14 +58,15 @@ def _decoder(spark: SparkSession, settings: Settings, signal: Signal) -> tuple[A
     cls: Any = jvm
     for part in SIGNALS[signal].decoder_class.split("."):
         cls = getattr(cls, part)
-    # otlp_proto: the constructor; otlp_json: the json() factory, whose rows are identical
-    # (it turns the Collector's JSON, hex ids and all, into the same protobuf first).
-    factory = cls.json if settings.encoding == "otlp_json" else cls
-    decoder = factory(
+    # otlp_json: the rows are identical to otlp_proto's (the decoder turns the Collector's
+    # JSON, hex ids and all, into the same protobuf first)
+    options = jvm.dev.otellake.decode.DecoderOptions.of(
+        settings.encoding == "otlp_json",
         settings.max_value_bytes,
         _java_strings(spark, settings.attr_drop),
         _java_strings(spark, settings.attr_hash),
     )
+    decoder = cls(options)
     table, dedicated = dedicated_attributes(signal)
     if dedicated:
         # A copy whose spans carry these columns right after span_attributes (the schema

@@ -273,3 +273,60 @@ def test_otlp_json_and_keeping_give_the_proto_rows_with_dedicated_columns(
     assert [s.asDict(recursive=True) for s in kept.spans] == [
         from_proto.spans[1].asDict(recursive=True)
     ]
+
+
+def _json_span_record(extra_top: str = "", extra_span: str = "") -> bytes:
+    """A one-span OTLP/JSON record, with raw JSON text spliced into the top level and the
+    span (unknown fields: the transcoder skips their values)."""
+    span_json = (
+        '{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331",'
+        ' "name": "s", "kind": 2' + extra_span + "}"
+    )
+    scope = '{"scope": {"name": "sc"}, "spans": [' + span_json + "]}"
+    resource = '{"resource": {"attributes": []}, "scopeSpans": [' + scope + "]}"
+    return ('{"resourceSpans": [' + resource + "]" + extra_top + "}").encode()
+
+
+@pytest.mark.parametrize(
+    ("record", "detail"),
+    [
+        (_json_span_record(extra_span=', "x": {"a": [1, {"b": []}, "c"], "d": {}}'), None),
+        (_json_span_record(extra_top=', "unknown": [[], [[]], {"k": null}]'), None),
+        (_json_span_record(extra_span=', "x": {"a": 1 "b": 2}'), "expected ',' or '}'"),
+        (_json_span_record(extra_span=', "x": [1, 2'), "expected ',' or ']'"),
+        (_json_span_record(extra_span=', "x": [1,]'), "offset"),
+        (_json_span_record(extra_span=', "x": {1: 2}'), "expected a field name"),
+        (b'{"resourceSpans": [] ', "unexpected end of input"),
+        (b'{"resourceSpans": [{} {}]}', "expected ',' or ']'"),
+        (_json_span_record(extra_span=', "x": ' + "[" * 300 + "]" * 300), "nesting deeper"),
+    ],
+    ids=[
+        "skipped-nested-object",
+        "skipped-nested-arrays",
+        "object-missing-comma",
+        "unclosed-array",
+        "trailing-comma",
+        "non-string-key",
+        "unclosed-top-object",
+        "array-missing-comma",
+        "too-deep",
+    ],
+)
+def test_otlp_json_containers_are_read_or_refused_by_name(
+    spark: Any, tmp_path: Path, record: bytes, detail: str | None
+) -> None:
+    """Every object and array path of the JSON transcoder (fields it knows, values of fields
+    it skips): a well-formed record decodes to its span, a malformed one fails as json_decode
+    naming what was expected."""
+    if detail is None:
+        json.loads(record)  # the good ones are valid JSON
+    (d,) = _decode(spark, Settings(home=tmp_path, encoding="otlp_json"), [record])
+    if detail is None:
+        assert d.error_reason is None
+        assert [(s.span_name, s.span_id, s.span_kind) for s in d.spans] == [
+            ("s", "b7ad6b7169203331", "SERVER")
+        ]
+    else:
+        assert d.error_reason == "json_decode"
+        assert detail in d.error_detail
+        assert len(d.spans) == 0

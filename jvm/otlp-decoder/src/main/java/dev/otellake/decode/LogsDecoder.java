@@ -19,7 +19,7 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * Spark Java UDF: OTLP {@code ExportLogsServiceRequest} bytes to one row of {@link
- * #returnType()}, one {@code logs} element per log record. Record-level errors as in {@link
+ * #rowType()}, one {@code logs} element per log record. Record-level errors as in {@link
  * RecordDecoder}.
  *
  * <p>Trace context is optional on a log record: an empty or all-zero {@code trace_id}/{@code
@@ -28,8 +28,8 @@ import org.apache.spark.sql.types.StructType;
  * The body is rendered like a top-level attribute value ({@link AnyValueRenderer#render}) and cut
  * to the value byte budget (counted in {@code truncated_values}); it is never dropped or hashed.
  *
- * <p>{@link #json} builds the decoder of OTLP/JSON records ({@code json_decode} instead of
- * {@code proto_decode}); a {@code traceId}/{@code spanId} that is not hex there is an {@code
+ * <p>A decoder built for OTLP/JSON records ({@link DecoderOptions}) fails a record with {@code json_decode}
+ * instead of {@code proto_decode}; a {@code traceId}/{@code spanId} that is not hex there is an {@code
  * invalid_id} reject like one of the wrong length.
  */
 public final class LogsDecoder extends RecordDecoder<ExportLogsServiceRequest> {
@@ -37,49 +37,16 @@ public final class LogsDecoder extends RecordDecoder<ExportLogsServiceRequest> {
 
   private static final StructType RETURN_TYPE = buildReturnType();
 
-  private final AttributeMapper attributes;
-
-  /**
-   * @param maxValueBytes UTF-8 byte budget per attribute value and body ({@code <= 0}: no limit)
-   * @param dropKeys attribute keys to remove
-   * @param hashKeys attribute keys whose values are replaced by their SHA-256 hex
-   */
-  public LogsDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
-    this(maxValueBytes, dropKeys, hashKeys, false);
-  }
-
-  /**
-   * The decoder of OTLP/JSON records ({@code otlp_json}): the same row as {@link
-   * #LogsDecoder(int, String[], String[])} gives for the equivalent protobuf record, with {@code
-   * json_decode} for a record that is not a JSON object with {@code resourceLogs} (see {@link
-   * OtlpJson}).
-   */
-  public static LogsDecoder json(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
-    return new LogsDecoder(maxValueBytes, dropKeys, hashKeys, true);
-  }
-
-  private LogsDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys, boolean json) {
-    super("resource_logs", RETURN_TYPE, json);
-    this.attributes = new AttributeMapper(maxValueBytes, dropKeys, hashKeys);
-  }
-
-  /** The OTLP/JSON tables, built on first use. */
-  private static final class Json {
-    static final OtlpJson.Schema SCHEMA =
-        OtlpJson.schema(
-            ExportLogsServiceRequest.getDescriptor(),
-            LogRecord.getDescriptor().findFieldByName("trace_id"),
-            LogRecord.getDescriptor().findFieldByName("span_id"));
+  public LogsDecoder(DecoderOptions options) {
+    super("resource_logs", RETURN_TYPE, options.attributes(), options.json);
   }
 
   @Override
-  OtlpJson.Schema jsonSchema() {
-    return Json.SCHEMA;
-  }
-
-  /** The struct {@link #call} returns. */
-  public static StructType returnType() {
-    return RETURN_TYPE;
+  OtlpJson.Schema buildJsonSchema() {
+    return OtlpJson.schema(
+        ExportLogsServiceRequest.getDescriptor(),
+        LogRecord.getDescriptor().findFieldByName("trace_id"),
+        LogRecord.getDescriptor().findFieldByName("span_id"));
   }
 
   private static StructType buildReturnType() {

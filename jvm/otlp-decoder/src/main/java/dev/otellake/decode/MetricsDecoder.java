@@ -28,7 +28,7 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * Spark Java UDF: OTLP {@code ExportMetricsServiceRequest} bytes to one row of {@link
- * #returnType()}: one element per data point, in the array of its metric's type ({@code gauge},
+ * #rowType()}: one element per data point, in the array of its metric's type ({@code gauge},
  * {@code sum}, {@code histogram}, {@code exp_histogram}, {@code summary}). Record-level errors as
  * in {@link RecordDecoder}.
  *
@@ -39,8 +39,8 @@ import org.apache.spark.sql.types.StructType;
  * metric with no data (none of the five types set) gives one {@code no_data} reject; a metric
  * with a type but no data points gives nothing.
  *
- * <p>{@link #json} builds the decoder of OTLP/JSON records ({@code json_decode} instead of
- * {@code proto_decode}); an exemplar id that is not hex there fails the record (exemplar ids are
+ * <p>A decoder built for OTLP/JSON records ({@link DecoderOptions}) fails a record with {@code json_decode}
+ * instead of {@code proto_decode}; an exemplar id that is not hex there fails the record (exemplar ids are
  * never checked per item).
  */
 public final class MetricsDecoder extends RecordDecoder<ExportMetricsServiceRequest> {
@@ -52,46 +52,15 @@ public final class MetricsDecoder extends RecordDecoder<ExportMetricsServiceRequ
 
   private static final StructType RETURN_TYPE = buildReturnType();
 
-  private final AttributeMapper attributes;
-
-  /**
-   * @param maxValueBytes UTF-8 byte budget per attribute value ({@code <= 0}: no limit)
-   * @param dropKeys attribute keys to remove
-   * @param hashKeys attribute keys whose values are replaced by their SHA-256 hex
-   */
-  public MetricsDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
-    this(maxValueBytes, dropKeys, hashKeys, false);
-  }
-
-  /**
-   * The decoder of OTLP/JSON records ({@code otlp_json}): the same row as {@link
-   * #MetricsDecoder(int, String[], String[])} gives for the equivalent protobuf record, with {@code
-   * json_decode} for a record that is not a JSON object with {@code resourceMetrics} (see {@link
-   * OtlpJson}).
-   */
-  public static MetricsDecoder json(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
-    return new MetricsDecoder(maxValueBytes, dropKeys, hashKeys, true);
-  }
-
-  private MetricsDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys, boolean json) {
-    super("resource_metrics", RETURN_TYPE, json);
-    this.attributes = new AttributeMapper(maxValueBytes, dropKeys, hashKeys);
-  }
-
-  /** The OTLP/JSON tables, built on first use. */
-  private static final class Json {
-    static final OtlpJson.Schema SCHEMA = OtlpJson.schema(ExportMetricsServiceRequest.getDescriptor());
+  public MetricsDecoder(DecoderOptions options) {
+    super("resource_metrics", RETURN_TYPE, options.attributes(), options.json);
   }
 
   @Override
-  OtlpJson.Schema jsonSchema() {
-    return Json.SCHEMA;
+  OtlpJson.Schema buildJsonSchema() {
+    return OtlpJson.schema(ExportMetricsServiceRequest.getDescriptor());
   }
 
-  /** The struct {@link #call} returns. */
-  public static StructType returnType() {
-    return RETURN_TYPE;
-  }
 
   /** The common columns followed by {@code extra}. */
   private static StructType point(StructField... extra) {

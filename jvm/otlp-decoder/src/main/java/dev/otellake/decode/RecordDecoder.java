@@ -6,6 +6,8 @@ import com.google.protobuf.Message;
 import java.io.Serializable;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.api.java.UDF1;
@@ -60,14 +62,20 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
   /** The struct {@link #call} returns. */
   private final StructType rowType;
 
+  /** The attribute rules (value budget, drop and hash keys) of this decoder. */
+  protected final AttributeMapper attributes;
+
   /**
    * @param topLevelField the request's top-level repeated field, as named in the proto
    * @param returnType the struct this decoder returns, built by {@link #recordType}
-   * @param json whether records are OTLP/JSON ({@link #jsonSchema} then describes them)
+   * @param attributes the attribute rules
+   * @param json whether records are OTLP/JSON ({@link #buildJsonSchema} then describes them)
    */
-  protected RecordDecoder(String topLevelField, StructType returnType, boolean json) {
+  protected RecordDecoder(
+      String topLevelField, StructType returnType, AttributeMapper attributes, boolean json) {
     this.topLevelField = topLevelField;
     this.arrays = returnType.size() - 4;
+    this.attributes = attributes;
     this.json = json;
     this.rowType = returnType;
   }
@@ -115,8 +123,15 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
   /** Parses one record (the generated {@code parseFrom(byte[])}). */
   protected abstract T parse(byte[] value) throws InvalidProtocolBufferException;
 
-  /** The OTLP/JSON transcoding tables of the request type (only called for a JSON decoder). */
-  abstract OtlpJson.Schema jsonSchema();
+  /** The OTLP/JSON transcoding tables of the request type (built once per decoder class). */
+  abstract OtlpJson.Schema buildJsonSchema();
+
+  /** Each decoder class's {@link #buildJsonSchema}, built on first use. */
+  private static final Map<Class<?>, OtlpJson.Schema> JSON_SCHEMAS = new ConcurrentHashMap<>();
+
+  private OtlpJson.Schema jsonSchema() {
+    return JSON_SCHEMAS.computeIfAbsent(getClass(), c -> buildJsonSchema());
+  }
 
   /** How many top-level items ({@code resource_*}) {@code req} holds. */
   protected abstract int topLevelCount(T req);
@@ -173,7 +188,7 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
       return value;
     }
     try {
-      return new OtlpJson.Transcoder(value).run(jsonSchema());
+      return new OtlpJsonTranscoder(value).run(jsonSchema());
     } catch (OtlpJson.DecodeException | RuntimeException | StackOverflowError e) {
       return null;
     }
@@ -221,7 +236,7 @@ public abstract class RecordDecoder<T extends Message> implements UDF1<byte[], R
   }
 
   private Row callJson(byte[] value, Keep keep) {
-    OtlpJson.Transcoder transcoder = new OtlpJson.Transcoder(value);
+    OtlpJsonTranscoder transcoder = new OtlpJsonTranscoder(value);
     T req;
     try {
       req = parse(transcoder.run(jsonSchema()));

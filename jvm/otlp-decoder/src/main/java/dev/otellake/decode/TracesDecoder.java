@@ -28,7 +28,7 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * Spark Java UDF: OTLP {@code ExportTraceServiceRequest} bytes to one row of
- * {@link #rowType()} ({@link #returnType()} unless built by {@link #withDedicated}). Never throws
+ * {@link #rowType()}. Never throws
  * for bad input: a record that cannot be decoded gets {@code error_reason}/{@code error_detail}
  * and empty {@code spans}; a span with an invalid trace/span id goes to {@code rejects} while the
  * record's other spans still land.
@@ -37,10 +37,10 @@ import org.apache.spark.sql.types.StructType;
  * (parse failed, or no resource_spans and only unknown fields at top level), {@code
  * internal_error} (a bug in this decoder; should never happen).
  *
- * <p>{@link #json} builds the decoder of OTLP/JSON records ({@code json_decode} instead of
- * {@code proto_decode}); a span id or trace id that is not hex there is an {@code invalid_id}
- * reject like one of the wrong length, while bad hex in {@code parentSpanId} or a link's ids
- * (never checked per span) fails the record.
+ * <p>A decoder built for OTLP/JSON records ({@link DecoderOptions}) fails a record with {@code
+ * json_decode} instead of {@code proto_decode}; a span id or trace id that is not hex there is an
+ * {@code invalid_id} reject like one of the wrong length, while bad hex in {@code parentSpanId}
+ * or a link's ids (never checked per span) fails the record.
  *
  * <p>{@link #withDedicated} gives a decoder whose spans have dedicated attribute columns: right
  * after {@code span_attributes}, one column per configured attribute key of {@code
@@ -61,36 +61,15 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
 
   private static final StructType RETURN_TYPE = buildReturnType(new StructField[0]);
 
-  private final AttributeMapper attributes;
   /** The dedicated attribute columns; null: none. */
   private final Dedicated dedicated;
 
-  /**
-   * @param maxValueBytes UTF-8 byte budget per attribute value ({@code <= 0}: no limit)
-   * @param dropKeys attribute keys to remove
-   * @param hashKeys attribute keys whose values are replaced by their SHA-256 hex
-   */
-  public TracesDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
-    this(maxValueBytes, dropKeys, hashKeys, false);
-  }
-
-  /**
-   * The decoder of OTLP/JSON records ({@code otlp_json}): the same row as {@link
-   * #TracesDecoder(int, String[], String[])} gives for the equivalent protobuf record, with {@code
-   * json_decode} for a record that is not a JSON object with {@code resourceSpans} (see {@link
-   * OtlpJson}).
-   */
-  public static TracesDecoder json(int maxValueBytes, String[] dropKeys, String[] hashKeys) {
-    return new TracesDecoder(maxValueBytes, dropKeys, hashKeys, true);
-  }
-
-  private TracesDecoder(int maxValueBytes, String[] dropKeys, String[] hashKeys, boolean json) {
-    this(new AttributeMapper(maxValueBytes, dropKeys, hashKeys), json, null);
+  public TracesDecoder(DecoderOptions options) {
+    this(options.attributes(), options.json, null);
   }
 
   private TracesDecoder(AttributeMapper attributes, boolean json, Dedicated dedicated) {
-    super("resource_spans", dedicated == null ? RETURN_TYPE : dedicated.rowType, json);
-    this.attributes = attributes;
+    super("resource_spans", dedicated == null ? RETURN_TYPE : dedicated.rowType, attributes, json);
     this.dedicated = dedicated;
   }
 
@@ -105,7 +84,7 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
    * duplicate keys wins. An {@code INT} column takes a value only when it is the canonical decimal
    * form of a 32-bit int ({@link AttributeMapper#canonicalInt}); any other value stays in the map,
    * so nothing is lost and the column read as a string gives the same text. Empty arrays: no
-   * dedicated columns ({@link #returnType()}).
+   * dedicated columns.
    *
    * @throws IllegalArgumentException for arrays of different lengths, a duplicate column or
    *     (map, key), a column named as a span field, or an unknown map or type
@@ -206,23 +185,12 @@ public final class TracesDecoder extends RecordDecoder<ExportTraceServiceRequest
     }
   }
 
-  /** The OTLP/JSON tables, built on first use. */
-  private static final class Json {
-    static final OtlpJson.Schema SCHEMA =
-        OtlpJson.schema(
-            ExportTraceServiceRequest.getDescriptor(),
-            Span.getDescriptor().findFieldByName("trace_id"),
-            Span.getDescriptor().findFieldByName("span_id"));
-  }
-
   @Override
-  OtlpJson.Schema jsonSchema() {
-    return Json.SCHEMA;
-  }
-
-  /** The struct {@link #call} returns without dedicated columns (see {@link #rowType()}). */
-  public static StructType returnType() {
-    return RETURN_TYPE;
+  OtlpJson.Schema buildJsonSchema() {
+    return OtlpJson.schema(
+        ExportTraceServiceRequest.getDescriptor(),
+        Span.getDescriptor().findFieldByName("trace_id"),
+        Span.getDescriptor().findFieldByName("span_id"));
   }
 
   /** The row type with the {@code dedicated} columns right after {@code span_attributes}. */
