@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from otellake import lake, schemas
 from otellake.errors import BadInput
 from otellake.maintain import lake_tables
-from otellake.settings import Settings
+from otellake.settings import Settings, Signal
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 Emit = Callable[[str], None]
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -139,6 +139,9 @@ REPLAYABLE_REASON_HINT = (
 )
 
 
+COORDS = ["kafka_topic", "kafka_partition", "kafka_offset"]
+
+
 def replay_quarantine(
     spark: SparkSession,
     settings: Settings,
@@ -154,20 +157,52 @@ def replay_quarantine(
     not inserted again, and running the replay twice inserts nothing the second time. A row
     whose record or item still fails stays unmarked (and is not quarantined twice).
     """
-    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    pending = _pending_rows(spark, settings, reason, since, now).persist()
+    result: dict[str, Any] = {"at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "signals": {}}
+    try:
+        known = set(settings.topics.values())
+        other = pending.where(~F.col("kafka_topic").isin(sorted(known))).count()
+        if other:
+            emit(f"{other} quarantine rows come from topics this configuration does not read")
+        result["other_topics"] = other
+        for signal, topic in settings.topics.items():
+            rows = pending.where(F.col("kafka_topic") == F.lit(topic))
+            replayed = _replay_signal(spark, settings, signal, rows, now, emit)
+            if replayed is None:
+                continue
+            result["signals"][signal] = replayed
+            emit(
+                f"{signal}: replayed {replayed['records']} records: inserted "
+                + ", ".join(f"{n} {t} rows" for t, n in replayed["inserted"].items())
+                + f"; {replayed['marked_replayed']} quarantine rows marked replayed, "
+                f"{replayed['still_quarantined']} still failing"
+            )
+    finally:
+        pending.unpersist()
+    log = settings.home / "maintenance" / "replays.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as f:
+        f.write(json.dumps(result) + "\n")
+    return result
+
+
+def _pending_rows(
+    spark: SparkSession, settings: Settings, reason: str | None, since: str | None, now: datetime
+) -> DataFrame:
+    """The quarantine rows a replay takes: not replayed yet, replayable, and matching the
+    reason and window asked for."""
     from pyspark.sql import functions as F
 
     from otellake.durations import parse_duration
-    from otellake.ingest.batch import BatchWriter, prepare
-    from otellake.ingest.progress import ProgressReporter
-    from otellake.transform.records import decode_records, quarantine_rows
 
     if reason == "too_large":
         raise BadInput(f"--reason too_large: {REPLAYABLE_REASON_HINT}")
     path = lake.table_path(settings, "quarantine")
     if "quarantine" not in lake_tables(settings):
         raise BadInput(f"no quarantine table at {path}; has `otellake ingest` run?")
-    now = datetime.now(UTC).replace(microsecond=0)
     pending = (
         spark.read.format("delta")
         .load(path)
@@ -181,81 +216,82 @@ def replay_quarantine(
         except ValueError as exc:
             raise BadInput(f"--since: {exc}") from None
         pending = pending.where(F.col("ingested_at") >= F.lit(now - window))
-    pending = pending.persist()
-    coords = ["kafka_topic", "kafka_partition", "kafka_offset"]
-    result: dict[str, Any] = {"at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "signals": {}}
-    try:
-        known = set(settings.topics.values())
-        other = pending.where(~F.col("kafka_topic").isin(sorted(known))).count()
-        if other:
-            emit(f"{other} quarantine rows come from topics this configuration does not read")
-        result["other_topics"] = other
-        for signal, topic in settings.topics.items():
-            rows = pending.where(F.col("kafka_topic") == F.lit(topic))
-            records = rows.dropDuplicates(coords).select(
-                F.col("kafka_topic").alias("topic"),
-                F.col("kafka_partition").alias("partition"),
-                F.col("kafka_offset").alias("offset"),
-                F.col("kafka_timestamp").alias("timestamp"),
-                F.col("kafka_key").alias("key"),
-                "value",
-            )
-            n_records = records.count()
-            if n_records == 0:
-                continue
-            # (counted now: the writes below refresh what `pending` reads)
-            n_rows = rows.count()
-            fixed = rows.select(*coords, "item_path").collect()
-            prepared = prepare(spark, settings, signal)
-            writer = BatchWriter(
-                settings,
-                prepared,
-                ProgressReporter(settings, emit),
-                merge_into=spark,
-                query_id=f"replay-{now:%Y%m%dT%H%M%S}",
-            )
-            stats = writer.write(records, 0)
-            # What still fails after the fix: those quarantine rows stay unmarked.
-            still = (
-                records.transform(decode_records(prepared.udf_name, settings.max_record_bytes))
-                .transform(
-                    quarantine_rows(now, settings.max_record_bytes, settings.max_value_bytes)
-                )
-                .select(*coords, "item_path")
-            )
-            failing = {tuple(r) for r in still.collect()}
-            fixed = [r for r in fixed if tuple(r) not in failing]
-            n_fixed = len(fixed)
-            if n_fixed:
-                on = " AND ".join(f"t.`{c}` = s.`{c}`" for c in [*coords, "item_path"])
-                (
-                    DeltaTable.forPath(spark, path)
-                    .alias("t")
-                    .merge(
-                        spark.createDataFrame(
-                            fixed, rows.select(*coords, "item_path").schema
-                        ).alias("s"),
-                        f"{on} AND t.replayed_at IS NULL",
-                    )
-                    .whenMatchedUpdate(set={"replayed_at": F.lit(now)})
-                    .execute()
-                )
-            result["signals"][signal] = {
-                "records": n_records,
-                "inserted": stats.inserted,
-                "marked_replayed": n_fixed,
-                "still_quarantined": n_rows - n_fixed,
-            }
-            emit(
-                f"{signal}: replayed {n_records} records: inserted "
-                + ", ".join(f"{n} {t} rows" for t, n in stats.inserted.items())
-                + f"; {n_fixed} quarantine rows marked replayed, "
-                f"{n_rows - n_fixed} still failing"
-            )
-    finally:
-        pending.unpersist()
-    log = settings.home / "maintenance" / "replays.jsonl"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as f:
-        f.write(json.dumps(result) + "\n")
-    return result
+    return pending
+
+
+def _replay_signal(
+    spark: SparkSession,
+    settings: Settings,
+    signal: Signal,
+    rows: DataFrame,
+    now: datetime,
+    emit: Emit,
+) -> dict[str, Any] | None:
+    """Replay one signal's quarantined records (``rows``); None when it has none."""
+    from pyspark.sql import functions as F
+
+    from otellake.ingest.batch import BatchWriter, prepare
+    from otellake.ingest.progress import ProgressReporter
+    from otellake.transform.records import decode_records, quarantine_rows
+
+    records = rows.dropDuplicates(COORDS).select(
+        F.col("kafka_topic").alias("topic"),
+        F.col("kafka_partition").alias("partition"),
+        F.col("kafka_offset").alias("offset"),
+        F.col("kafka_timestamp").alias("timestamp"),
+        F.col("kafka_key").alias("key"),
+        "value",
+    )
+    n_records = records.count()
+    if n_records == 0:
+        return None
+    # (counted now: the writes below refresh what `rows` reads)
+    n_rows = rows.count()
+    fixed = rows.select(*COORDS, "item_path").collect()
+    prepared = prepare(spark, settings, signal)
+    writer = BatchWriter(
+        settings,
+        prepared,
+        ProgressReporter(settings, emit),
+        merge_into=spark,
+        query_id=f"replay-{now:%Y%m%dT%H%M%S}",
+    )
+    stats = writer.write(records, 0)
+    # What still fails after the fix: those quarantine rows stay unmarked.
+    still = (
+        records.transform(decode_records(prepared.udf_name, settings.max_record_bytes))
+        .transform(quarantine_rows(now, settings.max_record_bytes, settings.max_value_bytes))
+        .select(*COORDS, "item_path")
+    )
+    failing = {tuple(r) for r in still.collect()}
+    fixed = [r for r in fixed if tuple(r) not in failing]
+    if fixed:
+        _mark_replayed(
+            spark,
+            settings,
+            spark.createDataFrame(fixed, rows.select(*COORDS, "item_path").schema),
+            now,
+        )
+    return {
+        "records": n_records,
+        "inserted": stats.inserted,
+        "marked_replayed": len(fixed),
+        "still_quarantined": n_rows - len(fixed),
+    }
+
+
+def _mark_replayed(
+    spark: SparkSession, settings: Settings, fixed: DataFrame, now: datetime
+) -> None:
+    """Set ``replayed_at`` on the quarantine rows of ``fixed`` (coordinates and item path)."""
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    on = " AND ".join(f"t.`{c}` = s.`{c}`" for c in [*COORDS, "item_path"])
+    (
+        DeltaTable.forPath(spark, lake.table_path(settings, "quarantine"))
+        .alias("t")
+        .merge(fixed.alias("s"), f"{on} AND t.replayed_at IS NULL")
+        .whenMatchedUpdate(set={"replayed_at": F.lit(now)})
+        .execute()
+    )
