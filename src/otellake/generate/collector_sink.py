@@ -285,82 +285,9 @@ class CollectorSink:
 def to_sdk_metrics(request: ExportMetricsServiceRequest) -> tuple[Any, ExportMetricsServiceRequest]:
     """An OTLP metrics request as the SDK's ``MetricsData`` (gauges, sums, histograms,
     exponential histograms), and a request with what the SDK cannot carry (summaries)."""
-    from opentelemetry.sdk.metrics import Exemplar
     from opentelemetry.sdk.metrics import export as sdk
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-
-    def attrs(kvs: Any) -> dict[str, Any]:
-        return {kv.key: getattr(kv.value, kv.value.WhichOneof("value")) for kv in kvs}
-
-    def exemplars(point: Any) -> list[Any]:
-        return [
-            Exemplar(
-                {},
-                e.as_double,
-                e.time_unix_nano,
-                span_id=int.from_bytes(e.span_id, "big"),
-                trace_id=int.from_bytes(e.trace_id, "big"),
-            )
-            for e in point.exemplars
-        ]
-
-    def number(p: Any) -> Any:
-        value = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
-        return sdk.NumberDataPoint(
-            attrs(p.attributes), p.start_time_unix_nano, p.time_unix_nano, value
-        )
-
-    def data(metric: Any) -> Any:
-        kind = metric.WhichOneof("data")
-        if kind == "gauge":
-            return sdk.Gauge([number(p) for p in metric.gauge.data_points])
-        if kind == "sum":
-            return sdk.Sum(
-                [number(p) for p in metric.sum.data_points],
-                sdk.AggregationTemporality(metric.sum.aggregation_temporality),
-                metric.sum.is_monotonic,
-            )
-        if kind == "histogram":
-            return sdk.Histogram(
-                [
-                    sdk.HistogramDataPoint(
-                        attrs(p.attributes),
-                        p.start_time_unix_nano,
-                        p.time_unix_nano,
-                        p.count,
-                        p.sum,
-                        list(p.bucket_counts),
-                        list(p.explicit_bounds),
-                        p.min,
-                        p.max,
-                        exemplars(p),
-                    )
-                    for p in metric.histogram.data_points
-                ],
-                sdk.AggregationTemporality(metric.histogram.aggregation_temporality),
-            )
-        h = metric.exponential_histogram
-        return sdk.ExponentialHistogram(
-            [
-                sdk.ExponentialHistogramDataPoint(
-                    attrs(p.attributes),
-                    p.start_time_unix_nano,
-                    p.time_unix_nano,
-                    p.count,
-                    p.sum,
-                    p.scale,
-                    p.zero_count,
-                    sdk.Buckets(p.positive.offset, list(p.positive.bucket_counts)),
-                    sdk.Buckets(p.negative.offset, list(p.negative.bucket_counts)),
-                    p.flags,
-                    p.min,
-                    p.max,
-                )
-                for p in h.data_points
-            ],
-            sdk.AggregationTemporality(h.aggregation_temporality),
-        )
 
     resource_metrics = []
     summaries = ExportMetricsServiceRequest()
@@ -374,7 +301,10 @@ def to_sdk_metrics(request: ExportMetricsServiceRequest) -> tuple[Any, ExportMet
                 scope_metrics.append(
                     sdk.ScopeMetrics(
                         InstrumentationScope(sm.scope.name, sm.scope.version or None),
-                        [sdk.Metric(mt.name, mt.description, mt.unit, data(mt)) for mt in regular],
+                        [
+                            sdk.Metric(mt.name, mt.description, mt.unit, _sdk_data(mt))
+                            for mt in regular
+                        ],
                         "",
                     )
                 )
@@ -386,6 +316,91 @@ def to_sdk_metrics(request: ExportMetricsServiceRequest) -> tuple[Any, ExportMet
                 summary_sm.scope.CopyFrom(sm.scope)
                 summary_sm.metrics.extend(other)
         resource_metrics.append(
-            sdk.ResourceMetrics(Resource(attrs(rm.resource.attributes)), scope_metrics, "")
+            sdk.ResourceMetrics(Resource(_attrs(rm.resource.attributes)), scope_metrics, "")
         )
     return sdk.MetricsData(resource_metrics), summaries
+
+
+def _attrs(kvs: Any) -> dict[str, Any]:
+    return {kv.key: getattr(kv.value, kv.value.WhichOneof("value")) for kv in kvs}
+
+
+def _sdk_data(metric: Any) -> Any:
+    """A gauge, sum, histogram or exponential histogram metric's data, as the SDK's."""
+    from opentelemetry.sdk.metrics import export as sdk
+
+    kind = metric.WhichOneof("data")
+    if kind == "gauge":
+        return sdk.Gauge([_sdk_number(p) for p in metric.gauge.data_points])
+    if kind == "sum":
+        return sdk.Sum(
+            [_sdk_number(p) for p in metric.sum.data_points],
+            sdk.AggregationTemporality(metric.sum.aggregation_temporality),
+            metric.sum.is_monotonic,
+        )
+    if kind == "histogram":
+        return sdk.Histogram(
+            [_sdk_histogram_point(p) for p in metric.histogram.data_points],
+            sdk.AggregationTemporality(metric.histogram.aggregation_temporality),
+        )
+    h = metric.exponential_histogram
+    return sdk.ExponentialHistogram(
+        [_sdk_exponential_point(p) for p in h.data_points],
+        sdk.AggregationTemporality(h.aggregation_temporality),
+    )
+
+
+def _sdk_number(p: Any) -> Any:
+    from opentelemetry.sdk.metrics import export as sdk
+
+    value = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
+    return sdk.NumberDataPoint(
+        _attrs(p.attributes), p.start_time_unix_nano, p.time_unix_nano, value
+    )
+
+
+def _sdk_histogram_point(p: Any) -> Any:
+    from opentelemetry.sdk.metrics import Exemplar
+    from opentelemetry.sdk.metrics import export as sdk
+
+    exemplars = [
+        Exemplar(
+            {},
+            e.as_double,
+            e.time_unix_nano,
+            span_id=int.from_bytes(e.span_id, "big"),
+            trace_id=int.from_bytes(e.trace_id, "big"),
+        )
+        for e in p.exemplars
+    ]
+    return sdk.HistogramDataPoint(
+        _attrs(p.attributes),
+        p.start_time_unix_nano,
+        p.time_unix_nano,
+        p.count,
+        p.sum,
+        list(p.bucket_counts),
+        list(p.explicit_bounds),
+        p.min,
+        p.max,
+        exemplars,
+    )
+
+
+def _sdk_exponential_point(p: Any) -> Any:
+    from opentelemetry.sdk.metrics import export as sdk
+
+    return sdk.ExponentialHistogramDataPoint(
+        _attrs(p.attributes),
+        p.start_time_unix_nano,
+        p.time_unix_nano,
+        p.count,
+        p.sum,
+        p.scale,
+        p.zero_count,
+        sdk.Buckets(p.positive.offset, list(p.positive.bucket_counts)),
+        sdk.Buckets(p.negative.offset, list(p.negative.bucket_counts)),
+        p.flags,
+        p.min,
+        p.max,
+    )
