@@ -201,23 +201,7 @@ class MetricsModel:
                 "sum",
                 1,
             )
-            # explicit histograms: one metric per name, one point per series seen so far
-            by_name: dict[tuple[str, int], tuple[Scope, m.Metric]] = {}
-            for series in inst.series.values():
-                name = _HISTOGRAM_NAMES[series.op.protocol]
-                scope = series.op.scope
-                entry = by_name.get((name, scope.index))
-                if entry is None:
-                    metric = m.Metric(
-                        name=name,
-                        description="Duration of requests handled by this service.",
-                        unit="s",
-                        histogram=m.Histogram(aggregation_temporality=CUMULATIVE),
-                    )
-                    entry = by_name[(name, scope.index)] = (scope, metric)
-                entry[1].histogram.data_points.append(_histogram_point(series, start, now))
-                series.slowest = None
-            for scope, metric in by_name.values():
+            for scope, metric in _explicit_histograms(inst, start, now):
                 add(scope, metric, "histogram", len(metric.histogram.data_points))
             if inst.interval_ms:
                 add(
@@ -269,6 +253,27 @@ _HISTOGRAM_NAMES = {
     "grpc": "rpc.server.call.duration",
     "messaging": "messaging.process.duration",
 }
+
+
+def _explicit_histograms(inst: _Instance, start: int, now: int) -> list[tuple[Scope, m.Metric]]:
+    """An instance's explicit histograms: one metric per name and scope, one point per series
+    seen so far (each series' slowest request of the interval is then forgotten)."""
+    by_name: dict[tuple[str, int], tuple[Scope, m.Metric]] = {}
+    for series in inst.series.values():
+        name = _HISTOGRAM_NAMES[series.op.protocol]
+        scope = series.op.scope
+        entry = by_name.get((name, scope.index))
+        if entry is None:
+            metric = m.Metric(
+                name=name,
+                description="Duration of requests handled by this service.",
+                unit="s",
+                histogram=m.Histogram(aggregation_temporality=CUMULATIVE),
+            )
+            entry = by_name[(name, scope.index)] = (scope, metric)
+        entry[1].histogram.data_points.append(_histogram_point(series, start, now))
+        series.slowest = None
+    return list(by_name.values())
 
 
 def _gauge(name: str, unit: str, value: float, now: int) -> m.Metric:
