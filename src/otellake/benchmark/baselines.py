@@ -268,100 +268,116 @@ def _nanos(text: Column) -> Column:
 
 def otlp_json_rows(ingested_at: datetime) -> Callable[[DataFrame], DataFrame]:
     """Kafka rows holding OTLP/JSON export requests -> one row per span, ``spans`` columns."""
+    request_schema = otlp_json_schema()
+
+    def transform(kafka: DataFrame) -> DataFrame:
+        spans, resource_columns = _json_spans(kafka, request_schema)
+        columns = _json_span_columns(resource_columns, ingested_at)
+        return spans.select(*[columns[c].alias(c) for c in schemas.table("spans").columns])
+
+    return transform
+
+
+def _text(column: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.coalesce(column, F.lit(""))
+
+
+def _count(column: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.coalesce(column, F.lit(0).cast("bigint"))
+
+
+def _json_spans(kafka: DataFrame, request_schema: Any) -> tuple[DataFrame, list[str]]:
+    """One row per span: resource_attributes, the resource's dedicated columns (their names
+    returned too), scope_name, scope_version, s (the JSON span), span_map."""
+    from pyspark.sql import functions as F
+
+    request = F.from_json(F.col("value").cast("string"), request_schema)
+    resources = kafka.select(F.explode(request["resourceSpans"]).alias("rs"))
+    # one row per resource: its attribute map (built once, not once per span) and scopes;
+    # the map is a column of its own, so the split below reads it instead of rebuilding it
+    # for every dedicated key
+    resources = resources.select(
+        _attribute_map(F.col("rs.resource.attributes")).alias("resource_map"), "rs"
+    )
+    resource_map, resource_columns = _dedicated_split(F.col("resource_map"), "resource_attributes")
+    scopes = resources.select(
+        resource_map.alias("resource_attributes"),
+        *[value.alias(column) for column, value in resource_columns.items()],
+        F.explode("rs.scopeSpans").alias("ss"),
+    )
+    spans = scopes.select(
+        "resource_attributes",
+        *resource_columns,
+        _text(F.col("ss.scope.name")).alias("scope_name"),
+        _text(F.col("ss.scope.version")).alias("scope_version"),
+        F.explode("ss.spans").alias("s"),
+    ).withColumn("span_map", _attribute_map(F.col("s.attributes")))
+    return spans, list(resource_columns)
+
+
+def _json_span_columns(resource_columns: list[str], ingested_at: datetime) -> dict[str, Column]:
+    """Every ``spans`` column from a :func:`_json_spans` row."""
     from pyspark.sql import functions as F
 
     from otellake.transform.records import event_date, nanos_to_timestamp, service_name
 
     spans_schema = schemas.table("spans").spark_schema()
-    events_type = spans_schema["events"].dataType.simpleString()
-    links_type = spans_schema["links"].dataType.simpleString()
-    request_schema = otlp_json_schema()
-
-    def text(column: Column) -> Column:
-        return F.coalesce(column, F.lit(""))
-
-    def count(column: Column) -> Column:
-        return F.coalesce(column, F.lit(0).cast("bigint"))
-
-    def transform(kafka: DataFrame) -> DataFrame:
-        request = F.from_json(F.col("value").cast("string"), request_schema)
-        resources = kafka.select(F.explode(request["resourceSpans"]).alias("rs"))
-        # one row per resource: its attribute map (built once, not once per span) and scopes;
-        # the map is a column of its own, so the split below reads it instead of rebuilding it
-        # for every dedicated key
-        resources = resources.select(
-            _attribute_map(F.col("rs.resource.attributes")).alias("resource_map"), "rs"
-        )
-        resource_map, resource_columns = _dedicated_split(
-            F.col("resource_map"), "resource_attributes"
-        )
-        scopes = resources.select(
-            resource_map.alias("resource_attributes"),
-            *[value.alias(column) for column, value in resource_columns.items()],
-            F.explode("rs.scopeSpans").alias("ss"),
-        )
-        spans = scopes.select(
-            "resource_attributes",
-            *resource_columns,
-            text(F.col("ss.scope.name")).alias("scope_name"),
-            text(F.col("ss.scope.version")).alias("scope_version"),
-            F.explode("ss.spans").alias("s"),
-        ).withColumn("span_map", _attribute_map(F.col("s.attributes")))
-        # one row per span: resource_attributes, the resource's dedicated columns, scope_name,
-        # scope_version, s (the JSON span), span_map
-        s = F.col("s")
-        start = _nanos(s["startTimeUnixNano"])
-        end = _nanos(s["endTimeUnixNano"])
-        events = F.transform(
-            s["events"],
-            lambda e: F.struct(
-                _nanos(e["timeUnixNano"]).alias("time_unix_nano"),
-                text(e["name"]).alias("name"),
-                _attribute_map(e["attributes"]).alias("attributes"),
-            ),
-        )
-        links = F.transform(
-            s["links"],
-            lambda k: F.struct(
-                text(k["traceId"]).alias("trace_id"),
-                text(k["spanId"]).alias("span_id"),
-                text(k["traceState"]).alias("trace_state"),
-                _attribute_map(k["attributes"]).alias("attributes"),
-            ),
-        )
-        span_map, span_columns = _dedicated_split(F.col("span_map"), "span_attributes")
-        columns = {
-            **span_columns,
-            **{column: F.col(column) for column in resource_columns},
-            "trace_id": text(s["traceId"]),
-            "span_id": text(s["spanId"]),
-            "parent_span_id": text(s["parentSpanId"]),
-            "trace_state": text(s["traceState"]),
-            "flags": F.coalesce(s["flags"], F.lit(0)),
-            # (service.name is not a dedicated attribute: the map still has it)
-            "service_name": service_name(F.col("resource_attributes")),
-            "span_name": text(s["name"]),
-            "span_kind": _enum_name(s["kind"], SPAN_KINDS),
-            "start_time": nanos_to_timestamp(start),
-            "start_time_unix_nano": start,
-            "end_time_unix_nano": end,
-            "duration_ns": end - start,
-            "status_code": _enum_name(s["status"]["code"], STATUS_CODES),
-            "status_message": text(s["status"]["message"]),
-            "resource_attributes": F.col("resource_attributes"),
-            "scope_name": F.col("scope_name"),
-            "scope_version": F.col("scope_version"),
-            "span_attributes": span_map,
-            "events": F.coalesce(events, F.array().cast(events_type)),
-            "links": F.coalesce(links, F.array().cast(links_type)),
-            "dropped_attributes_count": count(s["droppedAttributesCount"]),
-            "dropped_events_count": count(s["droppedEventsCount"]),
-            "dropped_links_count": count(s["droppedLinksCount"]),
-            "date": event_date(start, ingested_at),
-        }
-        return spans.select(*[columns[c].alias(c) for c in schemas.table("spans").columns])
-
-    return transform
+    s = F.col("s")
+    start = _nanos(s["startTimeUnixNano"])
+    end = _nanos(s["endTimeUnixNano"])
+    events = F.transform(
+        s["events"],
+        lambda e: F.struct(
+            _nanos(e["timeUnixNano"]).alias("time_unix_nano"),
+            _text(e["name"]).alias("name"),
+            _attribute_map(e["attributes"]).alias("attributes"),
+        ),
+    )
+    links = F.transform(
+        s["links"],
+        lambda k: F.struct(
+            _text(k["traceId"]).alias("trace_id"),
+            _text(k["spanId"]).alias("span_id"),
+            _text(k["traceState"]).alias("trace_state"),
+            _attribute_map(k["attributes"]).alias("attributes"),
+        ),
+    )
+    span_map, span_columns = _dedicated_split(F.col("span_map"), "span_attributes")
+    return {
+        **span_columns,
+        **{column: F.col(column) for column in resource_columns},
+        "trace_id": _text(s["traceId"]),
+        "span_id": _text(s["spanId"]),
+        "parent_span_id": _text(s["parentSpanId"]),
+        "trace_state": _text(s["traceState"]),
+        "flags": F.coalesce(s["flags"], F.lit(0)),
+        # (service.name is not a dedicated attribute: the map still has it)
+        "service_name": service_name(F.col("resource_attributes")),
+        "span_name": _text(s["name"]),
+        "span_kind": _enum_name(s["kind"], SPAN_KINDS),
+        "start_time": nanos_to_timestamp(start),
+        "start_time_unix_nano": start,
+        "end_time_unix_nano": end,
+        "duration_ns": end - start,
+        "status_code": _enum_name(s["status"]["code"], STATUS_CODES),
+        "status_message": _text(s["status"]["message"]),
+        "resource_attributes": F.col("resource_attributes"),
+        "scope_name": F.col("scope_name"),
+        "scope_version": F.col("scope_version"),
+        "span_attributes": span_map,
+        "events": F.coalesce(
+            events, F.array().cast(spans_schema["events"].dataType.simpleString())
+        ),
+        "links": F.coalesce(links, F.array().cast(spans_schema["links"].dataType.simpleString())),
+        "dropped_attributes_count": _count(s["droppedAttributesCount"]),
+        "dropped_events_count": _count(s["droppedEventsCount"]),
+        "dropped_links_count": _count(s["droppedLinksCount"]),
+        "date": event_date(start, ingested_at),
+    }
 
 
 def otlp_json_from_json(
