@@ -107,81 +107,94 @@ def _headline(h: dict[str, Any]) -> str:
 
 
 def _sections(data: ReportData) -> dict[str, str]:
-    s = data.sections
-    latency = s["latency_over_time"]
-    critical = s["critical_path"]
-    anomalies = s["anomalies"]
-    changes = s["changes"]
-    parts = {
-        "errors_by_service": _chart(
-            "error-rate", lambda: charts.error_rate(s["errors_by_service"]), "error rate"
-        )
-        + _table(
-            s["errors_by_service"],
-            ["service_name", "spans", "error_spans", "error_rate", "error_logs"],
-            "no spans",
-        ),
-        "slo": f'<p class="note">objective {s["slo"]["objective"]:g} % of SERVER and CONSUMER '
+    """Each section's HTML, by section name."""
+    return {name: section(data.sections[name]) for name, section in SECTIONS.items()}
+
+
+def _errors_section(rows: Any) -> str:
+    return _chart("error-rate", lambda: charts.error_rate(rows), "error rate") + _table(
+        rows, ["service_name", "spans", "error_spans", "error_rate", "error_logs"], "no spans"
+    )
+
+
+def _slo_section(slo: Any) -> str:
+    return (
+        f'<p class="note">objective {slo["objective"]:g} % of SERVER and CONSUMER '
         "spans not in error; burn rate = (1 - SLI) ÷ (1 - objective) over the window ending at "
         "the report's end; page: 1h and 5m both above 14.4, or 6h and 30m both above 6; "
-        "ticket: 3d and 6h both above 1</p>" + _table(s["slo"]["rows"], SLO_COLUMNS, "no spans"),
-        "latency_over_time": (
-            _chart("latency", lambda: charts.latency_over_time(latency["rows"]), "latency")
-            + f'<p class="note">buckets of {escape(latency["bucket"])}, SERVER and CONSUMER '
-            "spans, exact percentiles</p>"
-        ),
-        "critical_path": (
-            _chart(
-                "critical-path",
-                lambda: charts.critical_path(critical["by_service"]),
-                "critical path by service",
-            )
-            if critical["by_service"]
-            else ""
+        "ticket: 3d and 6h both above 1</p>" + _table(slo["rows"], SLO_COLUMNS, "no spans")
+    )
+
+
+def _latency_section(latency: Any) -> str:
+    return (
+        _chart("latency", lambda: charts.latency_over_time(latency["rows"]), "latency")
+        + f'<p class="note">buckets of {escape(latency["bucket"])}, SERVER and CONSUMER '
+        "spans, exact percentiles</p>"
+    )
+
+
+def _critical_path_section(critical: Any) -> str:
+    chart = (
+        _chart(
+            "critical-path",
+            lambda: charts.critical_path(critical["by_service"]),
+            "critical path by service",
         )
+        if critical["by_service"]
+        else ""
+    )
+    return (
+        chart
         + f'<p class="note">requests at or above the p{critical["slowest"]:g} duration of their '
         "entry operation; each request's critical path (Jaeger's: the children that finish "
         "last, walked back from the end) credits every moment to the one span the request "
         "waited on. Share: of those requests' total duration; the operations owning most:</p>"
-        + _table(critical["by_operation"], CRITICAL_PATH_COLUMNS, "no requests in this window"),
-        "top_exceptions": _table(
-            s["top_exceptions"],
-            ["exception_type", "exception_message", "count", "services", "sample_trace_id"],
-            "no exceptions in this window",
-        ),
-        "top_log_templates": _table(
-            s["top_log_templates"],
-            ["template", "count", "services", "sample_trace_id"],
-            "no error logs in this window",
-        ),
-        "dependencies": (
-            _chart("dependencies", lambda: charts.dependencies(s["dependencies"]), "call graph")
-            if s["dependencies"]
-            else ""
-        )
-        + _table(
-            s["dependencies"],
-            ["caller", "callee", "is_virtual", "calls", "errors", "error_rate", "p95_ms"],
-            "no calls between services in this window",
-        ),
-        "anomalies": f'<p class="note">{escape(anomalies["message"])}</p>'
-        + (
-            _chart("anomalies", lambda: charts.anomaly_scores(anomalies["scores"]), "scores")
-            if anomalies["scores"]
-            else ""
-        )
-        + _table(
-            anomalies["rows"],
-            ANOMALY_COLUMNS,
-            "no anomalies",
-        ),
-        "changes": f'<p class="note">previous window [{changes["previous_window"]["from"]}, '
+        + _table(critical["by_operation"], CRITICAL_PATH_COLUMNS, "no requests in this window")
+    )
+
+
+def _exceptions_section(rows: Any) -> str:
+    return _table(
+        rows,
+        ["exception_type", "exception_message", "count", "services", "sample_trace_id"],
+        "no exceptions in this window",
+    )
+
+
+def _log_templates_section(rows: Any) -> str:
+    return _table(
+        rows, ["template", "count", "services", "sample_trace_id"], "no error logs in this window"
+    )
+
+
+def _dependencies_section(rows: Any) -> str:
+    chart = _chart("dependencies", lambda: charts.dependencies(rows), "call graph") if rows else ""
+    return chart + _table(
+        rows,
+        ["caller", "callee", "is_virtual", "calls", "errors", "error_rate", "p95_ms"],
+        "no calls between services in this window",
+    )
+
+
+def _anomalies_section(anomalies: Any) -> str:
+    chart = (
+        _chart("anomalies", lambda: charts.anomaly_scores(anomalies["scores"]), "scores")
+        if anomalies["scores"]
+        else ""
+    )
+    return (
+        f'<p class="note">{escape(anomalies["message"])}</p>'
+        + chart
+        + _table(anomalies["rows"], ANOMALY_COLUMNS, "no anomalies")
+    )
+
+
+def _changes_section(changes: Any) -> str:
+    return (
+        f'<p class="note">previous window [{changes["previous_window"]["from"]}, '
         f"{changes['previous_window']['to']})</p>"
-        + _table(
-            changes["services"],
-            CHANGE_COLUMNS,
-            "no services",
-        )
+        + _table(changes["services"], CHANGE_COLUMNS, "no services")
         + "<h3>New exceptions</h3>"
         + _table(
             changes["new_exceptions"],
@@ -189,9 +202,22 @@ def _sections(data: ReportData) -> dict[str, str]:
             "none",
         )
         + "<h3>New error-log templates</h3>"
-        + _table(changes["new_log_templates"], ["template", "count", "services"], "none"),
-    }
-    return parts
+        + _table(changes["new_log_templates"], ["template", "count", "services"], "none")
+    )
+
+
+# the report's sections, in the order of the page, each from its part of ReportData.sections
+SECTIONS: dict[str, Callable[[Any], str]] = {
+    "errors_by_service": _errors_section,
+    "slo": _slo_section,
+    "latency_over_time": _latency_section,
+    "critical_path": _critical_path_section,
+    "top_exceptions": _exceptions_section,
+    "top_log_templates": _log_templates_section,
+    "dependencies": _dependencies_section,
+    "anomalies": _anomalies_section,
+    "changes": _changes_section,
+}
 
 
 def render(data: ReportData) -> str:
