@@ -9,7 +9,7 @@ rows to the ``analytics_<analysis>`` Delta table (for dashboards), e.g.
     .venv/bin/spark-submit $(.venv/bin/otellake spark-conf) jobs/analytics.py slo \\
         --since 1h --objective 99.9 --latency-threshold 300ms
 
-Takes the options of `otellake analyze` (one definition, in otellake.cli) and adds
+Takes the options of `otellake analyze` (one definition, in otellake.cli.analyze) and adds
 `--engine spark --save`; the rows are also printed (`--format json` for machines; note that
 spark-submit joins the Python driver's stderr, where progress goes, to its stdout).
 """

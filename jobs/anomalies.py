@@ -2,7 +2,7 @@
 
     .venv/bin/spark-submit $(.venv/bin/otellake spark-conf) jobs/anomalies.py --since 15m
 
-Takes the options of `otellake anomalies` (one definition, in otellake.cli) and adds
+Takes the options of `otellake anomalies` (one definition, in otellake.cli.anomalies) and adds
 `--engine spark`; the scored minutes go to the `anomalies` Delta table.
 """
 

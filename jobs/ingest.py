@@ -2,8 +2,8 @@
 
     .venv/bin/spark-submit $(.venv/bin/otellake spark-conf) jobs/ingest.py --signal traces
 
-Takes exactly the options of `otellake ingest` (one definition, in otellake.cli); spark-submit's
---master, --jars/--packages and --conf apply as given.
+Takes exactly the options of `otellake ingest` (one definition, in otellake.cli.ingest);
+spark-submit's --master, --jars/--packages and --conf apply as given.
 """
 
 import sys

@@ -3,7 +3,7 @@
     source .venv/bin/activate
     spark-submit $(otellake spark-conf) jobs/maintain.py [--dry-run] [--table spans] [--format json]
 
-Takes exactly the options of `otellake maintain` (one definition, in otellake.lake_commands).
+Takes exactly the options of `otellake maintain` (one definition, in otellake.cli.lake).
 """
 
 import sys

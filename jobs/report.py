@@ -2,7 +2,7 @@
 
     .venv/bin/spark-submit $(.venv/bin/otellake spark-conf) jobs/report.py --since 24h --out reports
 
-Takes the options of `otellake report` (one definition, in otellake.cli) and adds
+Takes the options of `otellake report` (one definition, in otellake.cli.report) and adds
 `--engine spark`.
 """
 

@@ -53,3 +53,15 @@ def test_bad_option_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["status", "--format", "xml"], env={"OTELLAKE_HOME": str(tmp_path)})
     assert result.exit_code == 2
     assert "unknown format 'xml'" in result.output
+
+
+def test_data_on_stdout_progress_and_errors_on_stderr(tmp_path: Path) -> None:
+    env = {"OTELLAKE_HOME": str(tmp_path)}
+    status = runner.invoke(app, ["status", "--format", "json"], env=env)
+    assert json.loads(status.stdout)["services"] and status.stderr == ""
+    down = runner.invoke(app, ["down"], env=env)
+    assert down.exit_code == 0 and down.stdout == ""
+    assert "kafka was not running" in down.stderr
+    bad = runner.invoke(app, ["status", "--format", "csv"], env=env)
+    assert bad.exit_code == 2 and bad.stdout == ""
+    assert "error: unknown format 'csv'; expected table or json" in bad.stderr

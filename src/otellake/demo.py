@@ -11,11 +11,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-from rich.console import Console
-from rich.table import Table
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from otellake import lake, schemas, topic_peek
 from otellake.errors import ServiceNotReady
@@ -32,15 +29,23 @@ GENERATED_SPANS = 3000
 VISIBLE_TIMEOUT_S = 120.0
 
 
+class DemoView(Protocol):
+    """Where the demo shows what it found (the command line prints it; a test may collect it)."""
+
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None: ...
+
+    def line(self, text: str) -> None: ...
+
+
 def _show_kafka(
-    settings: Settings, console: Console, starts: dict[Signal, dict], probes: list[Probe]
+    settings: Settings, view: DemoView, starts: dict[Signal, dict], probes: list[Probe]
 ) -> None:
     expected: dict[Signal, str] = {
         "traces": probes[-1].span_name,
         "logs": probes[-1].log_body,
         "metrics": probes[-1].metric_name,
     }
-    table = Table("topic", "records", "items", "services", "found")
+    rows: list[list[str]] = []
     missing: list[str] = []
     for signal, topic in settings.topics.items():
         name = expected[signal]
@@ -56,14 +61,16 @@ def _show_kafka(
         found = topic_peek.contains(signal, values, name)
         if not found:
             missing.append(topic)
-        table.add_row(
-            topic,
-            str(len(values)),
-            str(sum(s.items for s in summaries)),
-            ",".join(services),
-            "[green]yes[/green]" if found else "[red]no[/red]",
+        rows.append(
+            [
+                topic,
+                str(len(values)),
+                str(sum(s.items for s in summaries)),
+                ",".join(services),
+                "yes" if found else "no",
+            ]
         )
-    console.print(table)
+    view.table(["topic", "records", "items", "services", "found"], rows)
     if missing:
         raise ServiceNotReady(
             f"telemetry did not arrive on {', '.join(missing)} within 60 s; "
@@ -91,30 +98,30 @@ def _lake_counts(spark: SparkSession, settings: Settings, probes: list[Probe]) -
     return counts
 
 
-def _print_table_counts(spark: SparkSession, settings: Settings, console: Console) -> None:
+def _show_table_counts(spark: SparkSession, settings: Settings, view: DemoView) -> None:
     from delta.tables import DeltaTable
 
-    table = Table("lake table", "rows")
+    rows = []
     for name in schemas.table_names():
         path = lake.table_path(settings, name)
-        rows = (
+        count = (
             spark.read.format("delta").load(path).count()
             if DeltaTable.isDeltaTable(spark, path)
             else 0
         )
-        table.add_row(name, str(rows))
-    console.print(table)
+        rows.append([name, str(count)])
+    view.table(["lake table", "rows"], rows)
 
 
 def _wait_for_lake(
-    spark: SparkSession, settings: Settings, probes: list[Probe], console: Console
+    spark: SparkSession, settings: Settings, probes: list[Probe], view: DemoView
 ) -> None:
     deadline = time.monotonic() + VISIBLE_TIMEOUT_S
     counts: dict[str, int] = {}
     while time.monotonic() < deadline:
         counts = _lake_counts(spark, settings, probes)
         if all(n >= len(probes) for n in counts.values()):
-            _print_table_counts(spark, settings, console)
+            _show_table_counts(spark, settings, view)
             return
         time.sleep(1)  # the lake is polled until the demo's telemetry is visible
     raise ServiceNotReady(
@@ -164,11 +171,11 @@ def _wait_for_spans(
     raise ServiceNotReady(f"{landed} of {spans} generated spans reached {settings.lake}")
 
 
-def _show_analyses(settings: Settings, console: Console) -> None:
+def _show_analyses(settings: Settings, view: DemoView) -> None:
     """Every analysis on the demo lake (DuckDB), one line each."""
     from otellake.analytics import api
 
-    table = Table("analysis", "rows", "first row")
+    rows = []
     search = api.analyze("search", since="1h", settings=settings, status="ERROR")
     trace_id = search.rows[0]["trace_id"] if search.rows else None
     for analysis in api.ANALYSES:
@@ -183,13 +190,13 @@ def _show_analyses(settings: Settings, console: Console) -> None:
             if result.rows
             else ""
         )
-        table.add_row(analysis, str(len(result.rows)), first[:90])
-    console.print(table)
-    console.print("try: .venv/bin/otellake analyze --help", highlight=False)
+        rows.append([analysis, str(len(result.rows)), first[:90]])
+    view.table(["analysis", "rows", "first row"], rows)
+    view.line("try: .venv/bin/otellake analyze --help")
 
 
 def run_demo(
-    settings: Settings, console: Console, progress: Callable[[str], None], keep_up: bool = False
+    settings: Settings, view: DemoView, progress: Callable[[str], None], keep_up: bool = False
 ) -> None:
     from otellake.spark_session import build_spark_session
 
@@ -213,12 +220,12 @@ def run_demo(
             f"sent {len(probes)} traces, logs and metrics through the Collector "
             f"(services {', '.join(DEMO_SERVICES)})"
         )
-        _show_kafka(settings, console, starts, probes)
-        _wait_for_lake(spark, settings, probes, console)
+        _show_kafka(settings, view, starts, probes)
+        _wait_for_lake(spark, settings, probes, view)
         generated = _generate_shop(settings, progress)
         _wait_for_spans(spark, settings, generated, len(probes))
-        _print_table_counts(spark, settings, console)
-        _show_analyses(settings, console)
+        _show_table_counts(spark, settings, view)
+        _show_analyses(settings, view)
         if failure:
             raise failure[0]
         stop.set()
@@ -230,4 +237,4 @@ def run_demo(
             lifecycle.down(settings, progress)
     from otellake.report.build import report_last
 
-    console.print(f"report: {report_last(settings)}", highlight=False)
+    view.line(f"report: {report_last(settings)}")

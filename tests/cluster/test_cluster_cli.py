@@ -37,5 +37,5 @@ def test_down_when_nothing_runs(tmp_path: Path) -> None:
         [OTELLAKE, "cluster", "down"], env=settings_env(settings), capture_output=True,
         text=True, timeout=120, check=True,
     )  # fmt: skip
-    assert "spark-worker was not running" in proc.stdout
-    assert "spark-master was not running" in proc.stdout
+    assert "spark-worker was not running" in proc.stderr  # progress, not data
+    assert "spark-master was not running" in proc.stderr

@@ -55,8 +55,8 @@ def test_up_twice_status_down(tmp_path: Path) -> None:
 
         second = _cli(settings, "up")
         assert second.returncode == 0, second.stderr
-        assert "Kafka broker already running" in second.stdout
-        assert "Collector already running" in second.stdout
+        assert "Kafka broker already running" in second.stderr  # progress
+        assert "Collector already running" in second.stderr
         again = _states(settings)
         assert {n: again[n]["pid"] for n in pids} == pids
 
@@ -72,14 +72,14 @@ def test_up_twice_status_down(tmp_path: Path) -> None:
 
         down = _cli(settings, "down")
         assert down.returncode == 0, down.stderr
-        assert f"stopped collector (pid {pids['collector']})" in down.stdout
-        assert f"stopped kafka (pid {pids['kafka']})" in down.stdout
+        assert f"stopped collector (pid {pids['collector']})" in down.stderr
+        assert f"stopped kafka (pid {pids['kafka']})" in down.stderr
         assert not any(_pid_alive(int(p)) for p in pids.values())  # type: ignore[call-overload]
         assert {s["state"] for s in _states(settings).values()} == {"stopped"}
 
         again = _cli(settings, "down")
         assert again.returncode == 0
-        assert "kafka was not running" in again.stdout
+        assert "kafka was not running" in again.stderr
     finally:
         lifecycle.down(settings, progress=lambda _m: None)
 

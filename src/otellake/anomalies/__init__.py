@@ -1,5 +1,6 @@
 """Anomaly detection on the lake: per-service, per-minute features scored by an IsolationForest.
 
 ``features`` reads the lake (through the analytics engines), ``detector`` is pure (pandas in,
-pandas out), ``table`` writes the ``anomalies`` Delta table, ``command`` is `otellake anomalies`.
+pandas out), ``table`` writes the ``anomalies`` Delta table, `otellake anomalies` is
+``otellake.cli.anomalies``.
 """

@@ -9,5 +9,5 @@ kafka_sink.py   --mode kafka: records straight to the topics
 collector_sink.py  --mode collector: the OTel SDK to the Collector
 truth.py        counts, latency and error rows with the analytics' semantics
 run.py          one run: simulate -> requests -> sink, truth alongside
-options.py, command.py  the command line
+options.py      the command line's values, checked (the command: otellake.cli.generate)
 """

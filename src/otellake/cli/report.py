@@ -1,5 +1,5 @@
-"""`otellake report`: the window's report as one HTML file and a JSON summary (registered in
-``otellake.cli``)."""
+"""`otellake report`: the window's report as one HTML file and a JSON summary (built by
+``otellake.report``; `jobs/report.py` runs it under spark-submit with `--engine spark`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from otellake.cli import output
 from otellake.errors import BadInput
-
-console = Console()
 
 
 def report(
@@ -46,6 +44,6 @@ def report(
     runner = make_engine(engine or settings.engine, settings)
     html_path, json_path, data = write_report(runner, window, out, history_span)
     if data.empty:
-        console.print(f"no requests in {window.iso()}: the report says so", highlight=False)
-    console.print(f"summary: {json_path}", highlight=False)
-    console.print(f"report: {html_path}", highlight=False)
+        output.say(f"no requests in {window.iso()}: the report says so")
+    output.say(f"summary: {json_path}")
+    output.say(f"report: {html_path}")

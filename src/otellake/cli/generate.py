@@ -1,4 +1,5 @@
-"""`otellake generate`: the typer command (registered in ``otellake.cli``)."""
+"""`otellake generate`: a simulated shop's telemetry to Kafka or the Collector, with its ground
+truth (the simulation is ``otellake.generate``; this module reads options and reports)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-err_console = Console(stderr=True)
-console = Console()
+from otellake.cli import output
 
 
 def generate(
@@ -45,15 +44,6 @@ def generate(
     default 100 spans/s for 60 s. --mode kafka writes whole export requests to the topics
     as the Collector's kafka exporter does; --mode collector sends through the Collector.
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from otellake.generate.kafka_sink import describe
     from otellake.generate.options import build_options
     from otellake.generate.run import generate as run
@@ -79,37 +69,19 @@ def generate(
         if options.mode == "kafka"
         else f"the Collector at 127.0.0.1:{settings.otlp_grpc_port}"
     )
-    err_console.print(
+    output.note(
         f"generating {plan.spans} spans from {iso(plan.start_ns)} over "
-        f"{plan.duration_ns / 1e9:g} s (seed {options.seed}) to {where}",
-        highlight=False,
+        f"{plan.duration_ns / 1e9:g} s (seed {options.seed}) to {where}"
     )
-    with Progress(
-        TextColumn("spans"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("spans", total=plan.spans, rate="")
-
-        def progress(sent: int) -> None:
-            elapsed = bar.tasks[0].elapsed or 0.0
-            rate_text = f"{sent / elapsed:,.0f}/s" if elapsed > 0 else ""
-            bar.update(task, completed=sent, rate=rate_text)
-
-        result = run(settings, options, progress)
+    with output.progress_bar("spans", plan.spans) as update:
+        result = run(settings, options, update)
     sizes = describe(result) if options.mode == "kafka" else ""
-    console.print(
+    output.say(
         f"wrote {result.spans} spans, {result.logs} log records, {result.metric_points} metric "
         f"points in {result.seconds:.1f} s ({result.spans_per_s:,.0f} spans/s) to {where}"
-        + (f": {sizes}" if sizes else ""),
-        highlight=False,
+        + (f": {sizes}" if sizes else "")
     )
     window = result.truth["window"]
-    console.print(f"window [{window['from']}, {window['to']})", highlight=False)
+    output.say(f"window [{window['from']}, {window['to']})")
     if options.truth is not None:
-        console.print(f"truth: {options.truth}", highlight=False)
+        output.say(f"truth: {options.truth}")

@@ -1,20 +1,19 @@
-"""`otellake anomalies`: score the recent minutes of every service, save them, print the anomalies
-(registered in ``otellake.cli``)."""
+"""`otellake anomalies`: score the recent minutes of every service, save them, show the anomalies
+(the detection is ``otellake.anomalies``; `jobs/anomalies.py` runs it with `--engine spark`)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from otellake.cli import output
 from otellake.errors import BadInput
 
-console = Console()
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from otellake.anomalies.run import AnomalyRun
+
 SHOWN = ("service_name", "minute", "request_rate", "error_rate", "p95_ms", "cpu", "score")
 
 
@@ -26,7 +25,7 @@ def anomalies(
         str, typer.Option(help="train on this much time before the window, e.g. 24h")
     ] = "24h",
     engine: Annotated[str | None, typer.Option(help="duckdb or spark (OTELLAKE_ENGINE)")] = None,
-    output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    fmt: output.EveryFormatOption = "table",
     everything: Annotated[
         bool, typer.Option("--all", help="every scored minute, not only the anomalies")
     ] = False,
@@ -43,8 +42,7 @@ def anomalies(
     from otellake.durations import parse_duration
     from otellake.settings import load_settings
 
-    if output not in ("table", "json", "csv"):
-        raise BadInput(f"unknown format {output!r}; expected table, json or csv")
+    checked = output.check_format(fmt, output.EVERY_FORMAT)
     try:
         history_span = parse_duration(history)
     except ValueError as exc:
@@ -54,49 +52,33 @@ def anomalies(
     runner = make_engine(engine or settings.engine, settings)
     result = run(runner, window, history_span)
     for service, why in result.detection.skipped.items():
-        err_console.print(f"not scored: {service}: {why}", highlight=False)
+        output.note(f"not scored: {service}: {why}")
     if save and not result.scored.empty:
-        rows = table.table_rows(result.scored, result.trained, datetime.now(UTC))
-        path = table.write(settings, rows, result.window, getattr(runner, "spark", None))
-        err_console.print(f"wrote {len(rows)} scored minutes to {path}", highlight=False)
+        saved = table.table_rows(result.scored, result.trained, datetime.now(UTC))
+        path = table.write(settings, saved, result.window, getattr(runner, "spark", None))
+        output.note(f"wrote {len(saved)} scored minutes to {path}")
     rows = result.rows(everything)
-    if output == "json":
-        print(
-            json.dumps(
-                {
-                    "analysis": "anomalies",
-                    "engine": runner.name,
-                    "window": result.window.iso(),
-                    "trained": result.trained.iso(),
-                    "rows": rows,
-                    "skipped": result.detection.skipped,
-                }
-            )
-        )
-        return
-    if output == "csv":
-        import csv
-        import sys
+    doc = {
+        "analysis": "anomalies",
+        "engine": runner.name,
+        "window": result.window.iso(),
+        "trained": result.trained.iso(),
+        "rows": rows,
+        "skipped": result.detection.skipped,
+    }
+    output.render(checked, doc, rows, lambda: _show(result, rows))
 
-        writer = csv.writer(sys.stdout)
-        if rows:
-            writer.writerow(rows[0].keys())
-            writer.writerows(r.values() for r in rows)
-        return
+
+def _show(result: AnomalyRun, rows: list[dict[str, Any]]) -> None:
+    """The anomalies newest first; an empty window or a quiet one said in words."""
     window_text = f"[{result.window.iso()['from']}, {result.window.iso()['to']})"
     if result.scored.empty:
-        console.print(f"no requests in {window_text}: nothing to score", highlight=False)
-        return
-    if not rows:
-        console.print(
-            f"no anomalies in {window_text} ({len(result.scored)} service-minutes scored)",
-            highlight=False,
-        )
-        return
-    view = Table(*SHOWN, "severity", title=f"anomalies {window_text}")
-    for row in rows:
-        view.add_row(*(_cell(row[c]) for c in SHOWN), row["severity"])
-    console.print(view)
+        output.say(f"no requests in {window_text}: nothing to score")
+    elif not rows:
+        output.say(f"no anomalies in {window_text} ({len(result.scored)} service-minutes scored)")
+    else:
+        cells = [[*(_cell(row[c]) for c in SHOWN), row["severity"]] for row in rows]
+        output.table([*SHOWN, "severity"], cells, title=f"anomalies {window_text}")
 
 
 def _cell(value: object) -> str:
