@@ -176,8 +176,10 @@ class Settings(BaseSettings):
 
     @property
     def topics(self) -> dict[Signal, str]:
-        """Signal name -> topic."""
-        return {"traces": self.topic_spans, "logs": self.topic_logs, "metrics": self.topic_metrics}
+        """Signal name -> topic (each signal's definition names its topic setting)."""
+        from otellake.signals import SIGNALS  # (signals reads these settings)
+
+        return {name: signal.topic(self) for name, signal in SIGNALS.items()}
 
     def retention_days_for(self, table: str) -> int:
         """Per-table TTL: ``OTELLAKE_RETENTION_DAYS_<TABLE>`` overrides the default."""
