@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,6 +74,43 @@ class DeleteRequest:
         return {"service": self.service, "before": str(self.before)}
 
 
+@dataclass(frozen=True)
+class DeleteResult:
+    """What a delete did (or, dry, would do): rows per table and each table's new version."""
+
+    at: str
+    dry_run: bool
+    request: dict[str, str]
+    rows: dict[str, int]
+    versions: dict[str, int]
+
+    def as_json(self) -> dict[str, Any]:
+        """The contract's JSON shape (also the audit log's line)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SignalReplay:
+    """One signal's part of a replay: records read again, rows inserted per table, and the
+    quarantine rows marked replayed or still failing."""
+
+    records: int
+    inserted: dict[str, int]
+    marked_replayed: int
+    still_quarantined: int
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    at: str
+    signals: dict[str, SignalReplay]
+    other_topics: int  # quarantine rows from topics this configuration does not read
+
+    def as_json(self) -> dict[str, Any]:
+        """The contract's JSON shape (also the replay log's line)."""
+        return asdict(self)
+
+
 def audit_log(settings: Settings) -> Path:
     return settings.home / "maintenance" / "deletes.jsonl"
 
@@ -85,7 +122,7 @@ def delete_rows(
     *,
     dry_run: bool = False,
     emit: Emit = lambda _m: None,
-) -> dict[str, Any]:
+) -> DeleteResult:
     """Delta DELETE of the request's rows in each table that has them; the files go at the next
     VACUUM. Each commit carries the request as its ``userMetadata`` (see `DESCRIBE HISTORY`),
     and a line is appended to ``$OTELLAKE_HOME/maintenance/deletes.jsonl``."""
@@ -114,13 +151,13 @@ def delete_rows(
             versions[table] = int(last.version)
         else:  # nothing matched: Delta commits nothing
             counts[table] = 0
-    result = {
-        "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "dry_run": dry_run,
-        "request": request.describe(),
-        "rows": counts,
-        "versions": versions,
-    }
+    result = DeleteResult(
+        at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        dry_run=dry_run,
+        request=request.describe(),
+        rows=counts,
+        versions=versions,
+    )
     emit(
         f"{'would delete' if dry_run else 'deleted'} "
         + ", ".join(f"{n} rows from {t}" for t, n in counts.items())
@@ -129,7 +166,7 @@ def delete_rows(
     log = audit_log(settings)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as f:
-        f.write(json.dumps(result) + "\n")
+        f.write(json.dumps(result.as_json()) + "\n")
     return result
 
 
@@ -149,7 +186,7 @@ def replay_quarantine(
     reason: str | None = None,
     since: str | None = None,
     emit: Emit = lambda _m: None,
-) -> dict[str, Any]:
+) -> ReplayResult:
     """Decode the quarantined records again (after a decoder fix) and write what now decodes
     with insert-only MERGEs; mark the quarantine rows that no longer fail ``replayed_at``.
 
@@ -161,31 +198,31 @@ def replay_quarantine(
 
     now = datetime.now(UTC).replace(microsecond=0)
     pending = _pending_rows(spark, settings, reason, since, now).persist()
-    result: dict[str, Any] = {"at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "signals": {}}
+    signals: dict[str, SignalReplay] = {}
     try:
         known = set(settings.topics.values())
         other = pending.where(~F.col("kafka_topic").isin(sorted(known))).count()
         if other:
             emit(f"{other} quarantine rows come from topics this configuration does not read")
-        result["other_topics"] = other
         for signal, topic in settings.topics.items():
             rows = pending.where(F.col("kafka_topic") == F.lit(topic))
             replayed = _replay_signal(spark, settings, signal, rows, now, emit)
             if replayed is None:
                 continue
-            result["signals"][signal] = replayed
+            signals[signal] = replayed
             emit(
-                f"{signal}: replayed {replayed['records']} records: inserted "
-                + ", ".join(f"{n} {t} rows" for t, n in replayed["inserted"].items())
-                + f"; {replayed['marked_replayed']} quarantine rows marked replayed, "
-                f"{replayed['still_quarantined']} still failing"
+                f"{signal}: replayed {replayed.records} records: inserted "
+                + ", ".join(f"{n} {t} rows" for t, n in replayed.inserted.items())
+                + f"; {replayed.marked_replayed} quarantine rows marked replayed, "
+                f"{replayed.still_quarantined} still failing"
             )
     finally:
         pending.unpersist()
+    result = ReplayResult(now.strftime("%Y-%m-%dT%H:%M:%SZ"), signals, other)
     log = settings.home / "maintenance" / "replays.jsonl"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as f:
-        f.write(json.dumps(result) + "\n")
+        f.write(json.dumps(result.as_json()) + "\n")
     return result
 
 
@@ -226,7 +263,7 @@ def _replay_signal(
     rows: DataFrame,
     now: datetime,
     emit: Emit,
-) -> dict[str, Any] | None:
+) -> SignalReplay | None:
     """Replay one signal's quarantined records (``rows``); None when it has none."""
     from pyspark.sql import functions as F
 
@@ -272,12 +309,7 @@ def _replay_signal(
             spark.createDataFrame(fixed, rows.select(*COORDS, "item_path").schema),
             now,
         )
-    return {
-        "records": n_records,
-        "inserted": stats.inserted,
-        "marked_replayed": len(fixed),
-        "still_quarantined": n_rows - len(fixed),
-    }
+    return SignalReplay(n_records, stats.inserted, len(fixed), n_rows - len(fixed))
 
 
 def _mark_replayed(

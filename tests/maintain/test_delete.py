@@ -29,17 +29,17 @@ def test_delete_a_trace_and_a_service_before_a_day(spark: Any, settings: Setting
     victim = _spans(spark, settings).where("service_name = 'cart'").first().trace_id
 
     dry = delete_rows(spark, settings, DeleteRequest(trace_id=victim), dry_run=True)
-    assert dry["rows"] == {"spans": 4, "trace_index": 1}
+    assert dry.rows == {"spans": 4, "trace_index": 1}
     assert _spans(spark, settings).count() == 36
 
     done = delete_rows(spark, settings, DeleteRequest(trace_id=victim))
-    assert done["rows"] == {"spans": 4, "trace_index": 1}
+    assert done.rows == {"spans": 4, "trace_index": 1}
     assert _spans(spark, settings).where(f"trace_id = '{victim}'").count() == 0
     assert _spans(spark, settings).count() == 32
 
     request = DeleteRequest.parse(None, "checkout", (time_day(now - DAY_NS)))
     done = delete_rows(spark, settings, request)
-    assert done["rows"] == {"spans": 12}
+    assert done.rows == {"spans": 12}
     left = _spans(spark, settings).groupBy("service_name").count().collect()
     assert sorted((r[0], r[1]) for r in left) == [("cart", 8), ("checkout", 12)]
 

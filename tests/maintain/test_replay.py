@@ -74,10 +74,10 @@ def test_replay_lands_fixed_records_once_and_marks_them(spark: Any, settings: Se
     # The "fix": these records were JSON all along. Replay with the JSON decoder.
     fixed = settings.model_copy(update={"encoding": "otlp_json"})
     result = replay_quarantine(spark, fixed, reason="proto_decode")
-    traces = result["signals"]["traces"]
-    assert traces["records"] == 2
-    assert traces["inserted"] == {"spans": 3, "quarantine": 0}  # junk: not quarantined twice
-    assert (traces["marked_replayed"], traces["still_quarantined"]) == (1, 1)
+    traces = result.signals["traces"]
+    assert traces.records == 2
+    assert traces.inserted == {"spans": 3, "quarantine": 0}  # junk: not quarantined twice
+    assert (traces.marked_replayed, traces.still_quarantined) == (1, 1)
     spans = _table(spark, settings, "spans")
     assert spans.count() == 5
     assert sorted(r.span_name for r in spans.where("service_name = 'j'").collect()) == [
@@ -96,12 +96,12 @@ def test_replay_lands_fixed_records_once_and_marks_them(spark: Any, settings: Se
 
     # Again: nothing left to insert, nothing quarantined twice.
     again = replay_quarantine(spark, fixed, reason="proto_decode")
-    assert again["signals"]["traces"]["inserted"] == {"quarantine": 0}
+    assert again.signals["traces"].inserted == {"quarantine": 0}
     # The invalid-id record replayed unfixed: its good span is not duplicated, its bad one
     # stays quarantined, unmarked.
-    unfixed = replay_quarantine(spark, settings, reason="invalid_id")["signals"]["traces"]
-    assert unfixed["inserted"] == {"spans": 0, "quarantine": 0}
-    assert (unfixed["marked_replayed"], unfixed["still_quarantined"]) == (0, 1)
+    unfixed = replay_quarantine(spark, settings, reason="invalid_id").signals["traces"]
+    assert unfixed.inserted == {"spans": 0, "quarantine": 0}
+    assert (unfixed.marked_replayed, unfixed.still_quarantined) == (0, 1)
     assert _table(spark, settings, "spans").count() == 5
     assert _table(spark, settings, "quarantine").count() == 3
     log = (settings.home / "maintenance" / "replays.jsonl").read_text().splitlines()

@@ -116,9 +116,11 @@ def delete(
     settings = load_settings()
     spark = build_spark_session(settings, app_name="otellake-delete")
     result = delete_rows(spark, settings, request, dry_run=dry_run, emit=output.progress)
-    rows = [[table, str(n)] for table, n in result["rows"].items()]
+    rows = [[table, str(n)] for table, n in result.rows.items()]
     title = "would delete" if dry_run else "deleted"
-    output.render(checked, result, [], lambda: output.table(["table", "rows"], rows, title=title))
+    output.render(
+        checked, result.as_json(), [], lambda: output.table(["table", "rows"], rows, title=title)
+    )
 
 
 def replay_quarantine(
@@ -141,11 +143,11 @@ def replay_quarantine(
     rows = [
         [
             signal,
-            str(r["records"]),
-            ", ".join(f"{t} {n}" for t, n in r["inserted"].items()),
-            str(r["marked_replayed"]),
-            str(r["still_quarantined"]),
+            str(r.records),
+            ", ".join(f"{t} {n}" for t, n in r.inserted.items()),
+            str(r.marked_replayed),
+            str(r.still_quarantined),
         ]
-        for signal, r in result["signals"].items()
+        for signal, r in result.signals.items()
     ]
-    output.render(checked, result, [], lambda: output.table(columns, rows))
+    output.render(checked, result.as_json(), [], lambda: output.table(columns, rows))
