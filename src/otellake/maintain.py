@@ -33,6 +33,11 @@ MIN_SMALL_FILES = 2
 CLUSTER_BY = {"spans": "trace_id", "trace_index": "trace_id"}
 RETRIES = 5
 
+# Called with a step's description and the attempt number (1, 2, ...) before each attempt of a
+# Delta command; the maintenance tests commit a conflicting change through it at a known
+# moment (tests/maintain/test_maintain_conflicts.py). None otherwise.
+before_attempt: Callable[[str, int], None] | None = None
+
 
 @dataclass
 class TableState:
@@ -69,6 +74,8 @@ class TableReport:
     compaction: dict[str, Any] = field(default_factory=dict)
     vacuum: dict[str, Any] = field(default_factory=dict)
     lookup: dict[str, Any] | None = None
+    # the steps that met a conflicting commit, once per retry
+    retried: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -180,9 +187,14 @@ def _spark_conf(spark: SparkSession, values: dict[str, str]) -> Iterator[None]:
                 spark.conf.set(k, old)
 
 
-def _with_retries(what: str, action: Callable[[], Any], emit: Emit) -> Any:
-    """Run a Delta command; a concurrent commit that conflicts with it makes it start over."""
+def _with_retries(
+    what: str, action: Callable[[], Any], emit: Emit, retried: list[str] | None = None
+) -> Any:
+    """Run a Delta command; a concurrent commit that conflicts with it makes it start over
+    (each retry noted in ``retried``)."""
     for attempt in range(1, RETRIES + 1):
+        if before_attempt is not None:
+            before_attempt(what, attempt)
         try:
             return action()
         except lake.commit_conflicts() as exc:
@@ -191,6 +203,8 @@ def _with_retries(what: str, action: Callable[[], Any], emit: Emit) -> Any:
                     f"{what}: conflicting commits {RETRIES} times in a row: {exc}"
                 ) from None
             emit(f"{what}: a concurrent commit conflicted ({type(exc).__name__}); retrying")
+            if retried is not None:
+                retried.append(what)
             time.sleep(0.5 * attempt)
     return None
 
@@ -245,6 +259,7 @@ def maintain_table(
             f"{table}: TTL delete before {cutoff}",
             lambda: delta.delete(F.col("date") < F.lit(cutoff)),
             emit,
+            report.retried,
         )
     if expired:
         emit(
@@ -283,7 +298,7 @@ def maintain_table(
                         return builder.executeZOrderBy(cluster_by)
                     return builder.executeCompaction()
 
-                _with_retries(f"{table}: optimize {where or 'table'}", run, emit)
+                _with_retries(f"{table}: optimize {where or 'table'}", run, emit, report.retried)
     if todo:
         emit(
             f"{table}: {'would compact' if dry_run else 'compacted'} {len(todo)} partitions "
@@ -301,6 +316,7 @@ def maintain_table(
                 f"{table}: vacuum",
                 lambda: spark.sql(f"VACUUM delta.`{path}` RETAIN {hours} HOURS").collect(),
                 emit,
+                report.retried,
             )
     if listed:
         emit(

@@ -70,7 +70,8 @@ def _metrics_of_every_type() -> bytes:
     return metrics_request([({"service.name": "m"}, [("s", "1", metrics)])]).SerializeToString()
 
 
-def _records(signal: Signal) -> list[bytes]:
+def records_of(signal: Signal) -> list[bytes]:
+    """One export request of the signal with items for every table it writes."""
     if signal == "traces":
         tid = trace_id()
         spans = [span(f"op{i}", tid, span_id()) for i in range(3)]
@@ -95,7 +96,7 @@ def test_a_replayed_batch_adds_nothing_to_any_table(
     tables = schemas.tables(signal=signal)
     now = datetime.now(UTC)
     # one good record and one that does not decode, so quarantine is written too
-    values = [*_records(signal), b"\x07not protobuf"]
+    values = [*records_of(signal), b"\x07not protobuf"]
     kafka = spark.createDataFrame(
         [("topic", 0, i, now, None, v) for i, v in enumerate(values)],
         "topic STRING, partition INT, offset BIGINT, timestamp TIMESTAMP, key BINARY, value BINARY",

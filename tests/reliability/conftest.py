@@ -38,3 +38,11 @@ def report(test: str, **figures: Any) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:
         f.write(line + "\n")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test of the private stack needs services like one of the shared stack (`make test-fast`
+    deselects both)."""
+    for item in items:
+        if "private_stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.services)

@@ -23,26 +23,13 @@ from tests.ingest.conftest import (
     read_table,
 )
 from tests.maintain.conftest import span_records
+from tests.reliability.accounting import once_each, trace_figures
 from tests.reliability.conftest import SCALE, report
 
 
 def _batches(settings: Settings, query: str = "ingest_traces") -> list[dict[str, Any]]:
     path = settings.home / "progress" / f"{query}.jsonl"
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
-
-
-def _figures(spark: Any, settings: Settings, produced: int) -> dict[str, int]:
-    spans = read_table(spark, settings, "spans")
-    landed = spans.count()
-    distinct = spans.select("trace_id", "span_id").distinct().count()
-    quarantine = Path(settings.lake) / "quarantine" / "_delta_log"
-    quarantined = read_table(spark, settings, "quarantine").count() if quarantine.is_dir() else 0
-    return {
-        "produced": produced,
-        "landed": landed,
-        "duplicated": landed - distinct,
-        "quarantined": quarantined,
-    }
 
 
 def test_sigkill_of_the_driver_mid_stream_then_restart(lake_settings: Settings, spark: Any) -> None:
@@ -75,9 +62,10 @@ def test_sigkill_of_the_driver_mid_stream_then_restart(lake_settings: Settings, 
     assert 0 < partial < produced
 
     ingest_now(spark, lake_settings)  # the restart, from the same checkpoint
-    figures = _figures(spark, lake_settings, produced)
-    report("sigkill_driver", landed_before_kill=partial, **figures)
-    assert figures == {"produced": produced, "landed": produced, "duplicated": 0, "quarantined": 0}
+    figures = trace_figures(spark, lake_settings)
+    report("sigkill_driver", produced=produced, landed_before_kill=partial, **figures)
+    # every span once, in spans and in trace_index (one row per trace: one record, one batch)
+    assert figures == once_each(produced, records)
 
 
 def test_broker_stopped_for_20_s_during_ingest(
@@ -116,7 +104,15 @@ def test_broker_stopped_for_20_s_during_ingest(
         stop.set()
         thread.join(timeout=300)
     assert not errors, (errors, lines)
-    figures = _figures(spark, settings, produced)
+    figures = trace_figures(spark, settings)
     restarts = sum("restarting in" in line for line in lines)
-    report("broker_stopped", outage_s=round(outage_s, 1), query_restarts=restarts, **figures)
-    assert figures == {"produced": produced, "landed": produced, "duplicated": 0, "quarantined": 0}
+    report(
+        "broker_stopped",
+        outage_s=round(outage_s, 1),
+        query_restarts=restarts,
+        produced=produced,
+        **figures,
+    )
+    assert figures == once_each(produced, 40)
+    # no batch failed or was replayed: each record in exactly one batch
+    assert sum(b["records"] for b in _batches(settings)) == 40

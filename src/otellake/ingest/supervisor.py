@@ -34,13 +34,19 @@ from otellake.ingest.source import IngestOptions, dedup_window_seconds, kafka_so
 from otellake.settings import Settings, Signal
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
 Emit = Callable[[str], None]
 STOP_GRACE_S = 300.0
 MAX_RESTARTS = 8
 RESTART_BACKOFF_MAX_S = 30.0
+
+# Fault injection for the reliability tests (None otherwise): called with the query's name and
+# the batch id once every table of the batch is written and before Spark commits its offsets,
+# the worst moment for a crash. An exception it raises fails the query as any failure would
+# (tests/reliability/test_restarts.py).
+after_batch_written: Callable[[str, int], None] | None = None
 
 
 def is_backfill(
@@ -95,7 +101,7 @@ def start_query(
     stream = (
         source.writeStream.queryName(name)
         .option("checkpointLocation", lake.checkpoint_path(settings, name))
-        .foreachBatch(writer)
+        .foreachBatch(_with_fault_hook(writer, name))
     )
     if options.available_now or backfill:
         stream = stream.trigger(availableNow=True)
@@ -104,6 +110,18 @@ def start_query(
     query = stream.start()
     writer.started(str(query.id))
     return query, writer
+
+
+def _with_fault_hook(writer: BatchWriter, name: str) -> Callable[[DataFrame, int], None]:
+    """The foreachBatch function: the writer, then ``after_batch_written`` if set."""
+
+    def write_then_hook(batch: DataFrame, batch_id: int) -> None:
+        writer(batch, batch_id)
+        hook = after_batch_written
+        if hook is not None:
+            hook(name, batch_id)
+
+    return write_then_hook
 
 
 @contextmanager
