@@ -80,11 +80,40 @@ def raise_failure(query: StreamingQuery, settings: Settings) -> None:
         "dedupeWithinWatermark" in text
     ):
         raise CheckpointFromOlderDedup(older_dedup_message(query, settings))
-    if "data loss" in text.lower() or ("lost" in text.lower() and "offset" in text.lower()):
+    if is_data_loss(text):
         raise DataLossError(
             f"query {query.name}: Kafka no longer has offsets the checkpoint expects (retention "
             f"deleted them before ingest read them). Nothing was skipped silently. To continue "
             f"from the earliest offset still available, rerun with --accept-data-loss. "
-            f"Spark said: {text.splitlines()[0]}"
+            f"Spark said: {summary(text)}"
         )
-    raise OtelLakeError(f"query {query.name} failed: {text.splitlines()[0]}")
+    raise OtelLakeError(f"query {query.name} failed: {summary(text)}")
+
+
+# Spark's Kafka source: the KAFKA_DATA_LOSS error class, and the text of its older messages
+DATA_LOSS_MARKS = ("KAFKA_DATA_LOSS", "Some data may have been lost")
+
+
+def is_data_loss(text: str) -> bool:
+    """Whether Spark's failure text is its Kafka source's data loss (never retried). Only its
+    own words count: a traceback that merely mentions "lost" and "offset" is not one."""
+    return any(mark in text for mark in DATA_LOSS_MARKS)
+
+
+def summary(text: str) -> str:
+    """The line of a failure's text that says what went wrong: the first, or, for an exception
+    raised by our Python batch function (which py4j reports as "An exception was raised by the
+    Python Proxy. Return Message: Traceback ..."), that exception's own line."""
+    lines = text.splitlines()
+    if not lines:
+        return text
+    if "Traceback (most recent call last):" in lines[0]:
+        traceback = []
+        for line in lines[1:]:
+            if line.startswith("\tat "):  # the JVM's stack follows the Python traceback
+                break
+            traceback.append(line)
+        exception = [line for line in traceback if line.strip() and not line[0].isspace()]
+        if exception:
+            return exception[-1]
+    return lines[0]
