@@ -60,7 +60,7 @@ def ingest(
         f"ingesting {', '.join(options.signals)} from {settings.kafka_bootstrap} "
         f"into {settings.lake}"
     )
-    run_ingest(spark, settings, options, output.progress)
+    run_ingest(spark, settings, options, output.progress, logged_in=True)
     output.progress("ingest stopped")
 
 

@@ -314,14 +314,18 @@ def run_ingest(
     options: IngestOptions,
     emit: Emit,
     stop: threading.Event | None = None,
+    logged_in: bool = False,
 ) -> list[dict[str, Any]]:
     """Start one query per signal and run until done (available-now) or asked to stop; the
-    last progress of each query."""
+    last progress of each query. ``logged_in``: the caller checked the Kafka login already
+    (``kafka_clients.preflight``, as the CLI does before the JVM starts)."""
     object_store.check_lake_reachable(spark, settings)  # an S3 lake: fail now, naming it
     stop = stop or threading.Event()
-    # A refused login fails here, in seconds, with the broker's reason; Spark's Kafka source
-    # would retry it (and the supervisor restart it) for minutes. No broker: the queries wait.
-    kafka_clients.preflight(settings)
+    if not logged_in:
+        # A refused login fails here, in seconds, with the broker's reason; Spark's Kafka
+        # source would retry it (and the supervisor restart it) for minutes. No broker: the
+        # queries wait.
+        kafka_clients.preflight(settings)
     reporter = ProgressReporter(settings, emit)
     spark.streams.addListener(reporter)
     supervisor = Supervisor(spark, settings, options, reporter, emit, stop)
