@@ -115,7 +115,6 @@ def test_every_signal_definition_is_complete() -> None:
 # (file, the assignment or function holding it) -> why.
 TABLE_SPECIFIC = {
     ("src/otellake/demo.py", "_lake_counts"): "where each of the demo probe's items lands",
-    ("src/otellake/maintain.py", "CLUSTER_BY"): "the clustering column of two tables",
 }
 
 

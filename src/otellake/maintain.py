@@ -30,7 +30,6 @@ TARGET_FILE_BYTES = 128 << 20
 # A partition is compacted when it holds at least this many files smaller than half the target.
 MIN_SMALL_FILES = 2
 # Spans are clustered by trace id, so a trace lookup reads one file (and row group) per day.
-CLUSTER_BY = {"spans": "trace_id", "trace_index": "trace_id"}
 RETRIES = 5
 
 # Called with a step's description and the attempt number (1, 2, ...) before each attempt of a
@@ -232,7 +231,7 @@ def maintain_table(
     t0 = time.monotonic()
     path = lake.table_path(settings, table)
     report = TableReport(table, table_state(path, settings).as_json())
-    cluster_by = CLUSTER_BY.get(table)
+    cluster_by = schemas.table(table).cluster_by
     # The lookup probe reads the files with DuckDB's own reader: local lakes only (on object
     # storage that needs DuckDB's httpfs extension, which is downloaded at run time).
     if table == "spans" and not object_store.is_s3(path):

@@ -75,6 +75,9 @@ class TableSpec:
     stats_columns: tuple[str, ...]
     schema_json: dict[str, Any]
     dedicated_attributes: tuple[DedicatedAttribute, ...] = ()
+    # The column `maintain` clusters the table's files by (Z-order), so a lookup by it skips
+    # files by their min/max statistics; None: compaction only.
+    cluster_by: str | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -118,6 +121,7 @@ def table(name: str) -> TableSpec:
         dedicated_attributes=tuple(
             DedicatedAttribute(**d) for d in doc.get("dedicated_attributes", ())
         ),
+        cluster_by=doc.get("cluster_by"),
     )
 
 
