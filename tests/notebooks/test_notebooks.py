@@ -5,8 +5,11 @@ process and kernel (see ``execute.py``)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,21 +36,31 @@ def executed(
         {"LAKE": history.settings.lake, "START": iso_z(history.start), "END": iso_z(history.end)}
     )
     running = {}
-    for path in NOTEBOOKS:
-        out, log = workdir / path.name, workdir / f"{path.stem}.log"
-        command = [sys.executable, "-m", "tests.notebooks.execute", str(path), parameters]
-        with log.open("w") as sink:  # a file, not a pipe: nothing blocks on a full buffer
-            proc = subprocess.Popen(
-                [*command, str(out), str(workdir / path.stem)],
-                cwd=ROOT,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        running[path.stem] = (proc, out, log)
     results = {}
-    for stem, (proc, out, log) in running.items():
-        proc.wait(timeout=900)
-        results[stem] = (proc.returncode, log.read_text(), out)
+    try:
+        for path in NOTEBOOKS:
+            out, log = workdir / path.name, workdir / f"{path.stem}.log"
+            command = [sys.executable, "-m", "tests.notebooks.execute", str(path), parameters]
+            with log.open("w") as sink:  # a file, not a pipe: nothing blocks on a full buffer
+                proc = subprocess.Popen(
+                    [*command, str(out), str(workdir / path.stem)],
+                    cwd=ROOT,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its kernel and Spark JVM: one group to stop
+                )
+            running[path.stem] = (proc, out, log)
+        deadline = time.monotonic() + 900
+        for stem, (proc, out, log) in running.items():
+            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            results[stem] = (proc.returncode, log.read_text(), out)
+    finally:
+        # a notebook still running (a timeout, a failure above): its process group goes,
+        # kernel and Spark JVM included, not left beside the next tests
+        for proc, _out, _log in running.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=60)
     return results
 
 
