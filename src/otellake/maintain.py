@@ -225,13 +225,13 @@ def maintain_table(
     target_bytes: int = TARGET_FILE_BYTES,
     today: date | None = None,
 ) -> TableReport:
+    """TTL, then compaction, then VACUUM of one table (each only reported when ``dry_run``)."""
     from delta.tables import DeltaTable
-    from pyspark.sql import functions as F
 
     t0 = time.monotonic()
     path = lake.table_path(settings, table)
     report = TableReport(table, table_state(path, settings).as_json())
-    cluster_by = schemas.table(table).cluster_by
+    run = _TableRun(spark, settings, table, path, dry_run, emit, report)
     # The lookup probe reads the files with DuckDB's own reader: local lakes only (on object
     # storage that needs DuckDB's httpfs extension, which is downloaded at run time).
     if table == "spans" and not object_store.is_s3(path):
@@ -239,12 +239,40 @@ def maintain_table(
         report.lookup = {"before": trace_lookup(path, tid)} if tid else None
     delta = DeltaTable.forPath(spark, path)
     partitioned = _is_date_partitioned(spark, path)
-    today = today or datetime.now(UTC).date()
-
-    # 1. TTL: whole date partitions older than the table's retention.
-    days = settings.retention_days_for(table)
-    cutoff = today - timedelta(days=days)
     parts = partition_files(path, target_bytes, settings) if partitioned else []
+    expired = _expire(run, delta, parts, today or datetime.now(UTC).date())
+    live = [p for p in parts if p not in expired] if partitioned else []
+    _compact(run, live, partitioned, target_bytes)
+    _vacuum(run)
+    report.after = table_state(path, settings).as_json()
+    if report.lookup is not None:
+        report.lookup["after"] = trace_lookup(path, report.lookup["before"]["trace_id"])
+    report.seconds = round(time.monotonic() - t0, 2)
+    return report
+
+
+@dataclass
+class _TableRun:
+    """One table's maintenance under way: what each of its steps needs."""
+
+    spark: SparkSession
+    settings: Settings
+    table: str
+    path: str
+    dry_run: bool
+    emit: Emit
+    report: TableReport
+
+
+def _expire(
+    run: _TableRun, delta: Any, parts: list[PartitionFiles], today: date
+) -> list[PartitionFiles]:
+    """1. TTL: whole date partitions older than the table's retention; the expired ones."""
+    from pyspark.sql import functions as F
+
+    table, report = run.table, run.report
+    days = run.settings.retention_days_for(table)
+    cutoff = today - timedelta(days=days)
     expired = [p for p in parts if p.date is not None and p.date < cutoff]
     report.ttl = {
         "retention_days": days,
@@ -253,21 +281,30 @@ def maintain_table(
         "rows": sum(p.rows for p in expired),
         "files": sum(p.files for p in expired),
     }
-    if expired and not dry_run:
+    if expired and not run.dry_run:
         _with_retries(
             f"{table}: TTL delete before {cutoff}",
             lambda: delta.delete(F.col("date") < F.lit(cutoff)),
-            emit,
+            run.emit,
             report.retried,
         )
     if expired:
-        emit(
-            f"{table}: {'would drop' if dry_run else 'dropped'} {len(expired)} partitions "
+        run.emit(
+            f"{table}: {'would drop' if run.dry_run else 'dropped'} {len(expired)} partitions "
             f"before {cutoff} ({report.ttl['rows']} rows; retention {days} days)"
         )
+    return expired
 
-    # 2. Compaction per partition (spans and trace_index: clustered by trace id).
-    live = [p for p in parts if p not in expired] if partitioned else []
+
+def _compact(
+    run: _TableRun, live: list[PartitionFiles], partitioned: bool, target_bytes: int
+) -> None:
+    """2. Compaction of each partition with small files (Z-ordered by the table's
+    ``cluster_by`` column where its schema names one, else bin-packing)."""
+    from delta.tables import DeltaTable
+
+    spark, path, table, report = run.spark, run.path, run.table, run.report
+    cluster_by = schemas.table(table).cluster_by
     todo = [p for p in live if p.small_files >= MIN_SMALL_FILES]
     report.compaction = {
         "mode": f"zorder({cluster_by})" if cluster_by else "bin-packing",
@@ -281,15 +318,15 @@ def maintain_table(
         "spark.databricks.delta.optimize.maxFileSize": str(target_bytes),
         "spark.databricks.delta.optimize.minFileSize": str(target_bytes // 2),
     }
-    unpartitioned_files = 0 if partitioned else table_state(path, settings).files
-    if not dry_run and (todo or unpartitioned_files >= MIN_SMALL_FILES):
+    unpartitioned_files = 0 if partitioned else table_state(path, run.settings).files
+    if not run.dry_run and (todo or unpartitioned_files >= MIN_SMALL_FILES):
         with _spark_conf(spark, optimize_conf):
             wheres: list[str | None] = [
                 f"date = '{p.date.isoformat()}'" if p.date else "date IS NULL" for p in todo
             ]
             for where in wheres or [None]:
 
-                def run(where: str | None = where) -> Any:
+                def optimize(where: str | None = where) -> Any:
                     builder = DeltaTable.forPath(spark, path).optimize()
                     if where:
                         builder = builder.where(where)
@@ -297,37 +334,36 @@ def maintain_table(
                         return builder.executeZOrderBy(cluster_by)
                     return builder.executeCompaction()
 
-                _with_retries(f"{table}: optimize {where or 'table'}", run, emit, report.retried)
+                what = f"{table}: optimize {where or 'table'}"
+                _with_retries(what, optimize, run.emit, report.retried)
     if todo:
-        emit(
-            f"{table}: {'would compact' if dry_run else 'compacted'} {len(todo)} partitions "
+        run.emit(
+            f"{table}: {'would compact' if run.dry_run else 'compacted'} {len(todo)} partitions "
             f"({sum(p.files for p in todo)} files, {report.compaction['mode']})"
         )
 
-    # 3. VACUUM: files no snapshot within the retention needs (including what 1 and 2 removed).
-    hours = settings.vacuum_hours
+
+def _vacuum(run: _TableRun) -> None:
+    """3. VACUUM: files no snapshot within the retention needs (including what the TTL and
+    the compaction removed)."""
+    spark, path = run.spark, run.path
+    hours = run.settings.vacuum_hours
     vacuum_conf = {"spark.databricks.delta.retentionDurationCheck.enabled": "false"}
     with _spark_conf(spark, vacuum_conf if hours < 168 else {}):
         listed = spark.sql(f"VACUUM delta.`{path}` RETAIN {hours} HOURS DRY RUN").collect()
-        report.vacuum = {"retention_hours": hours, "files": len(listed)}
-        if listed and not dry_run:
+        run.report.vacuum = {"retention_hours": hours, "files": len(listed)}
+        if listed and not run.dry_run:
             _with_retries(
-                f"{table}: vacuum",
+                f"{run.table}: vacuum",
                 lambda: spark.sql(f"VACUUM delta.`{path}` RETAIN {hours} HOURS").collect(),
-                emit,
-                report.retried,
+                run.emit,
+                run.report.retried,
             )
     if listed:
-        emit(
-            f"{table}: {'would delete' if dry_run else 'deleted'} {len(listed)} unreferenced "
-            f"files older than {hours} h"
+        run.emit(
+            f"{run.table}: {'would delete' if run.dry_run else 'deleted'} {len(listed)} "
+            f"unreferenced files older than {hours} h"
         )
-
-    report.after = table_state(path, settings).as_json()
-    if report.lookup is not None:
-        report.lookup["after"] = trace_lookup(path, report.lookup["before"]["trace_id"])
-    report.seconds = round(time.monotonic() - t0, 2)
-    return report
 
 
 def maintenance_log(settings: Settings) -> Path:
