@@ -66,6 +66,41 @@ def make_sink(settings: Settings, options: GenerateOptions, shop: Shop) -> Sink:
     return KafkaSink(settings, make_encoder(options.encoding, shop))
 
 
+class _Outbox:
+    """Spans and logs on their way to the sink, sent as full export requests (the last ones
+    by ``flush``); ``progress(spans sent)`` after each full span request."""
+
+    def __init__(self, sink: Sink, progress: Callable[[int], None] | None) -> None:
+        self.sink, self.progress = sink, progress
+        self.spans: list[SimSpan] = []
+        self.logs: list[SimLog] = []
+        self.sent = 0
+
+    def add(self, spans: list[SimSpan], logs: list[SimLog]) -> None:
+        self.spans.extend(spans)
+        self.logs.extend(logs)
+        if len(self.spans) >= SPANS_PER_REQUEST:
+            self._send_spans()
+            if self.progress:
+                self.progress(self.sent)
+        if len(self.logs) >= LOGS_PER_REQUEST:
+            self.sink.send_logs(self.logs[:LOGS_PER_REQUEST])
+            del self.logs[:LOGS_PER_REQUEST]
+
+    def flush(self) -> None:
+        while self.spans:
+            self._send_spans()
+        for i in range(0, len(self.logs), LOGS_PER_REQUEST):
+            self.sink.send_logs(self.logs[i : i + LOGS_PER_REQUEST])
+        self.logs.clear()
+
+    def _send_spans(self) -> None:
+        request = self.spans[:SPANS_PER_REQUEST]
+        self.sink.send_spans(request)
+        self.sent += len(request)
+        del self.spans[:SPANS_PER_REQUEST]
+
+
 def generate(
     settings: Settings | None,
     options: GenerateOptions,
@@ -87,20 +122,14 @@ def generate(
         if settings is None:
             raise ValueError("generate() needs settings or a sink")
         sink = make_sink(settings, options, shop)
-    span_buffer: list[SimSpan] = []
-    log_buffer: list[SimLog] = []
-    sent = 0
-
-    def send_logs(logs: list[SimLog]) -> None:
-        for i in range(0, len(logs), LOGS_PER_REQUEST):
-            sink.send_logs(logs[i : i + LOGS_PER_REQUEST])
+    outbox = _Outbox(sink, progress)
 
     def tick() -> None:
         t = metrics.tick()
         sink.send_metrics(t.request)
         truth.add_metrics(t.points, t.time_ns)
         truth.add_logs(t.logs, services)
-        log_buffer.extend(t.logs)
+        outbox.logs.extend(t.logs)
 
     try:
         for spans, logs in simulator.traces():
@@ -110,30 +139,16 @@ def generate(
             metrics.observe(spans)
             truth.add_spans(spans)
             truth.add_logs(logs, services)
-            span_buffer.extend(spans)
-            log_buffer.extend(logs)
-            if len(span_buffer) >= SPANS_PER_REQUEST:
-                sink.send_spans(span_buffer[:SPANS_PER_REQUEST])
-                del span_buffer[:SPANS_PER_REQUEST]
-                sent += SPANS_PER_REQUEST
-                if progress:
-                    progress(sent)
-            if len(log_buffer) >= LOGS_PER_REQUEST:
-                send_logs(log_buffer[:LOGS_PER_REQUEST])
-                del log_buffer[:LOGS_PER_REQUEST]
+            outbox.add(spans, logs)
         while metrics.next_tick is not None:
             tick()
-        while span_buffer:
-            sink.send_spans(span_buffer[:SPANS_PER_REQUEST])
-            sent += len(span_buffer[:SPANS_PER_REQUEST])
-            del span_buffer[:SPANS_PER_REQUEST]
-        send_logs(log_buffer)
+        outbox.flush()
     except BaseException:
         sink.abort()
         raise
     sink.close()
     if progress:
-        progress(sent)
+        progress(outbox.sent)
     seconds = time.monotonic() - started
     document = truth.document(seed, plan, incidents)
     if options.truth is not None:
