@@ -108,14 +108,9 @@ final class OtlpJsonTranscoder {
       return;
     }
     do {
-      skipWs();
-      if (peek() != '"') {
-        throw fail("expected a field name");
-      }
+      toFieldName();
       Field f = key(m);
-      skipWs();
-      expect(':');
-      skipWs();
+      toFieldValue();
       if (top) {
         topFields++;
       }
@@ -132,6 +127,21 @@ final class OtlpJsonTranscoder {
         value(f, depth);
       }
     } while (next('}'));
+  }
+
+  /** Inside an object, before a member: to its name's opening quote. */
+  private void toFieldName() throws DecodeException {
+    skipWs();
+    if (peek() != '"') {
+      throw fail("expected a field name");
+    }
+  }
+
+  /** After a member's name: past the ':' to its value. */
+  private void toFieldValue() throws DecodeException {
+    skipWs();
+    expect(':');
+    skipWs();
   }
 
   /**
@@ -731,14 +741,9 @@ final class OtlpJsonTranscoder {
           return;
         }
         do {
-          skipWs();
-          if (peek() != '"') {
-            throw fail("expected a field name");
-          }
+          toFieldName();
           skipString();
-          skipWs();
-          expect(':');
-          skipWs();
+          toFieldValue();
           skipValue(depth);
         } while (next('}'));
         return;
