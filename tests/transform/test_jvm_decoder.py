@@ -330,3 +330,30 @@ def test_otlp_json_containers_are_read_or_refused_by_name(
         assert d.error_reason == "json_decode"
         assert detail in d.error_detail
         assert len(d.spans) == 0
+
+
+@pytest.mark.parametrize(
+    ("name_json", "expected"),
+    [
+        (r'"a\"b\\c\/d"', 'a"b\\c/d'),
+        (r'"\b\f\n\r\t"', "\b\f\n\r\t"),
+        (r'"caf\u00e9 \u263a"', "café ☺"),
+        (r'"plain"', "plain"),
+        (r'"bad \x"', None),
+        (r'"short \u12"', None),
+        (r'"not hex \u12g4"', None),
+    ],
+    ids=["quote-backslash-slash", "controls", "unicode", "plain", "bad", "short-u", "bad-u"],
+)
+def test_otlp_json_string_escapes(
+    spark: Any, tmp_path: Path, name_json: str, expected: str | None
+) -> None:
+    """A span name's JSON escapes arrive decoded; an unknown or short escape fails the record."""
+    record = _json_span_record(extra_span=", " + '"name": ' + name_json)
+    (d,) = _decode(spark, Settings(home=tmp_path, encoding="otlp_json"), [record])
+    if expected is None:
+        assert d.error_reason == "json_decode"
+        assert "escape" in d.error_detail or "unterminated" in d.error_detail
+    else:
+        assert d.error_reason is None
+        assert [s.span_name for s in d.spans] == [expected]

@@ -664,59 +664,65 @@ final class OtlpJsonTranscoder {
         sb = new StringBuilder(i - seg + 16);
       }
       sb.append(new String(in, seg, i - seg, StandardCharsets.UTF_8));
-      if (i + 1 >= end) {
-        throw fail("unterminated string");
-      }
-      byte e = in[i + 1];
-      i += 2;
-      switch (e) {
-        case '"':
-          sb.append('"');
-          break;
-        case '\\':
-          sb.append('\\');
-          break;
-        case '/':
-          sb.append('/');
-          break;
-        case 'b':
-          sb.append('\b');
-          break;
-        case 'f':
-          sb.append('\f');
-          break;
-        case 'n':
-          sb.append('\n');
-          break;
-        case 'r':
-          sb.append('\r');
-          break;
-        case 't':
-          sb.append('\t');
-          break;
-        case 'u': {
-          if (i + 4 > end) {
-            throw fail("unterminated string");
-          }
-          int v = 0;
-          for (int k = 0; k < 4; k++) {
-            int d = Character.digit(in[i + k], 16);
-            if (d < 0 || in[i + k] < 0) {
-              pos = i;
-              throw fail("bad \\u escape");
-            }
-            v = (v << 4) | d;
-          }
-          sb.append((char) v);
-          i += 4;
-          break;
-        }
-        default:
-          pos = i - 2;
-          throw fail("bad escape");
-      }
+      i = escape(sb, i);
       seg = i;
     }
+  }
+
+  /** The escape at {@code in[i]} (a backslash) appended to {@code sb}; the index after it. */
+  private int escape(StringBuilder sb, int i) throws DecodeException {
+    if (i + 1 >= end) {
+      throw fail("unterminated string");
+    }
+    byte e = in[i + 1];
+    i += 2;
+    switch (e) {
+      case '"':
+        sb.append('"');
+        break;
+      case '\\':
+        sb.append('\\');
+        break;
+      case '/':
+        sb.append('/');
+        break;
+      case 'b':
+        sb.append('\b');
+        break;
+      case 'f':
+        sb.append('\f');
+        break;
+      case 'n':
+        sb.append('\n');
+        break;
+      case 'r':
+        sb.append('\r');
+        break;
+      case 't':
+        sb.append('\t');
+        break;
+      case 'u': {
+        if (i + 4 > end) {
+          throw fail("unterminated string");
+        }
+        int v = 0;
+        for (int k = 0; k < 4; k++) {
+          int d = Character.digit(in[i + k], 16);
+          if (d < 0 || in[i + k] < 0) {
+            pos = i;
+            throw fail("bad \\u escape");
+          }
+          v = (v << 4) | d;
+        }
+        sb.append((char) v);
+        i += 4;
+        break;
+      }
+      default:
+        pos = i - 2;
+        throw fail("bad escape");
+    }
+    return i;
   }
 
   private void literal(String word) throws DecodeException {
