@@ -112,7 +112,7 @@ def run(analysis: str, span_filter: SpanFilter, engine: Engine) -> Result:
         rows = PROCEDURES[analysis](engine, span_filter)
     else:
         query = SQL_ANALYSES[analysis](span_filter, engine.dialect)
-        rows = engine.query(query.sql, query.params, query.tables)
+        rows = engine.query(query.sql, query.params, query.tables, query.spark_conf)
     if not rows and span_filter.service is not None:
         _check_service(span_filter, engine)
     return Result(analysis, engine.name, span_filter.window.iso(), rows, extra)

@@ -18,10 +18,12 @@ from functools import cache
 from typing import Any, Literal
 
 from otellake import schemas
+from otellake.analytics.footers import UNKNOWN, Facts
 
 AttributeMap = Literal["span_attributes", "resource_attributes"]
 MAPS: tuple[AttributeMap, ...] = ("span_attributes", "resource_attributes")
 _CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")
+_PARAM = re.compile(r":([a-z_][a-z0-9_]*)")
 
 
 @cache
@@ -59,21 +61,32 @@ def value_sql(key: str, attribute_map: AttributeMap, key_sql: str | None = None)
 
 
 def int_value_sql(
-    key: str, attribute_map: AttributeMap = "span_attributes", fallback: tuple[str, ...] = ()
+    key: str,
+    attribute_map: AttributeMap = "span_attributes",
+    fallback: tuple[str, ...] = (),
+    facts: Facts = UNKNOWN,
 ) -> str:
     """SQL for an integer attribute (``http.response.status_code``): the INTEGER column, else
     the map's value read as an integer (NULL when it is not one).
 
     ``fallback`` keys (``http.status_code``, the legacy name) are read when ``key`` is absent;
-    a present ``key`` that is not an integer gives NULL, not the fallback's value.
+    a present ``key`` that is not an integer gives NULL, not the fallback's value. ``facts``
+    (the footers of the files the query reads) leave out the map when the column has no NULL
+    there, and the keys no file's map can hold.
     """
-    strings = [value_sql(k, attribute_map) for k in fallback]
     column = dedicated(key, attribute_map)
     if column is None or _column_type(column) != "integer":
-        strings.insert(0, value_sql(key, attribute_map))
+        strings = [value_sql(k, attribute_map) for k in (key, *fallback)]
         return f"TRY_CAST({_coalesce(strings)} AS INT)"
+    if not facts.may_be_null(column.column):
+        return column.column
     # the column holds every integer value the key has; the map only the values that are not
-    strings.insert(0, f"{attribute_map}[{_quoted(key)}]")
+    strings = [f"{attribute_map}[{_quoted(key)}]"] + [value_sql(k, attribute_map) for k in fallback]
+    keys = [k for k in (key, *fallback) if facts.may_hold(attribute_map, k)]
+    if not keys:
+        return column.column
+    if len(keys) < len(strings):
+        strings = [s for k, s in zip((key, *fallback), strings, strict=True) if k in keys]
     return f"coalesce({column.column}, TRY_CAST({_coalesce(strings)} AS INT))"
 
 
@@ -91,31 +104,54 @@ def canonical_int32(value: str) -> int | None:
 
 
 def equals_sql(
-    key: str, value: str, attribute_map: AttributeMap, params: dict[str, Any], name: str
-) -> str:
+    key: str,
+    value: str,
+    attribute_map: AttributeMap,
+    params: dict[str, Any],
+    name: str,
+    facts: Facts = UNKNOWN,
+) -> str | None:
     """SQL that is true when the attribute's value, rendered as in the map, equals ``value``:
     ``coalesce(column, map[key]) = value``, written so that the column alone decides when it
     is set (the map is not looked up) and an INTEGER column is compared as an integer.
 
     Key and value are bound parameters (``:<name>_key``, ``:<name>_value``, and for an
     INTEGER column ``:<name>_int``); only the column's name, known in Python, is in the text.
+    None when ``facts`` (the footers of the files the query reads) say no span there can
+    match: the map part is left out where no file's map can hold the key, or where the column
+    never is NULL.
     """
-    params[f"{name}_key"] = key
-    params[f"{name}_value"] = value
-    in_map = f"{attribute_map}[:{name}_key] = :{name}_value"
+    in_map: str | None = f"{attribute_map}[:{name}_key] = :{name}_value"
+    if not facts.may_hold(attribute_map, key):
+        in_map = None
     column = dedicated(key, attribute_map)
+    in_column: str | None = None
+    legacy: str | None = None
+    number: int | None = None
     if column is None:
-        return in_map
-    in_column: str | None = f"{column.column} = :{name}_value"
-    if _column_type(column) == "integer":
-        number = canonical_int32(value)
-        in_column = None if number is None else f"{column.column} = :{name}_int"
-        if number is not None:
-            params[f"{name}_int"] = number
-    legacy = f"({column.column} IS NULL AND {in_map})"
-    return legacy if in_column is None else f"({in_column} OR {legacy})"
+        legacy = in_map
+    else:
+        in_column = f"{column.column} = :{name}_value"
+        if _column_type(column) == "integer":
+            number = canonical_int32(value)
+            in_column = None if number is None else f"{column.column} = :{name}_int"
+        if in_map is not None and facts.may_be_null(column.column):
+            legacy = f"({column.column} IS NULL AND {in_map})"
+    parts = [p for p in (in_column, legacy) if p is not None]
+    if not parts:
+        return None
+    sql = parts[0] if len(parts) == 1 else f"({parts[0]} OR {parts[1]})"
+    used = set(_PARAM.findall(sql))
+    for suffix, bound in (("key", key), ("value", value), ("int", number)):
+        if f"{name}_{suffix}" in used:
+            params[f"{name}_{suffix}"] = bound
+    return sql
 
 
-def any_map_equals_sql(key: str, value: str, params: dict[str, Any], name: str) -> str:
+def any_map_equals_sql(
+    key: str, value: str, params: dict[str, Any], name: str, facts: Facts = UNKNOWN
+) -> str:
     """Tempo's ``.key = value``: a span attribute, or a resource attribute of the span."""
-    return "(" + " OR ".join(equals_sql(key, value, m, params, name) for m in MAPS) + ")"
+    parts = [equals_sql(key, value, m, params, name, facts) for m in MAPS]
+    kept = [p for p in parts if p is not None]
+    return "(" + (" OR ".join(kept) if kept else "false") + ")"

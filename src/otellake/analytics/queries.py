@@ -7,11 +7,12 @@ or a SERVER span whose HTTP status is 5xx), exact percentiles with linear interp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from otellake.analytics import attributes
 from otellake.analytics.dialects import Dialect
+from otellake.analytics.footers import UNKNOWN, Facts
 from otellake.analytics.window import Window, day_range
 from otellake.errors import BadInput
 from otellake.otlp_values import SPAN_KINDS, STATUS_CODES
@@ -64,21 +65,28 @@ class Query:
     sql: str
     params: dict[str, Any]
     tables: list[str]
+    # Spark SQL settings for this query alone (the Spark engine sets them around it)
+    spark_conf: dict[str, str] = field(default_factory=dict)
 
 
-def span_where(f: SpanFilter, params: dict[str, Any]) -> str:
+def span_where(f: SpanFilter, params: dict[str, Any], facts: Facts = UNKNOWN) -> str:
+    """The filter's WHERE clause; ``facts`` (the footers of the files the query reads) leave
+    out the attribute and error-rule parts that cannot hold there (``footers.py``)."""
     window_params(f, params)
-    kinds = []
-    for i, kind in enumerate(f.kinds):
-        params[f"kind_{i}"] = kind
-        kinds.append(f":kind_{i}")
     clauses = [
         "date >= :from_day",
         "date <= :to_day",
         "start_time >= :from_ts",
         "start_time < :to_ts",
-        f"span_kind IN ({', '.join(kinds)})",
     ]
+    # every kind (search's default): no clause, span_kind is always one of them (the decoder
+    # writes UNSPECIFIED for a kind it does not know); the IN list cost a join per scan
+    if not set(SPAN_KINDS) <= set(f.kinds):
+        kinds = []
+        for i, kind in enumerate(f.kinds):
+            params[f"kind_{i}"] = kind
+            kinds.append(f":kind_{i}")
+        clauses.append(f"span_kind IN ({', '.join(kinds)})")
     if f.service is not None:
         params["service"] = f.service
         clauses.append("service_name = :service")
@@ -90,15 +98,15 @@ def span_where(f: SpanFilter, params: dict[str, Any]) -> str:
     for i, (key, value) in enumerate(f.attrs):
         # Tempo's `.key = value`: a span attribute, or a resource attribute of the span, in
         # its dedicated column or in the map (attributes.py)
-        clauses.append(attributes.any_map_equals_sql(key, value, params, f"attr_{i}"))
+        clauses.append(attributes.any_map_equals_sql(key, value, params, f"attr_{i}", facts))
     if f.min_duration_ns is not None:
         params["min_duration_ns"] = f.min_duration_ns
         clauses.append("duration_ns >= :min_duration_ns")
     if f.status == "ERROR":
-        clauses.append(is_error_span())
+        clauses.append(is_error_span(facts))
     elif f.status is not None:
         params["status"] = f.status
-        clauses.append(f"status_code = :status AND NOT {is_error_span()}")
+        clauses.append(f"status_code = :status AND NOT {is_error_span(facts)}")
     return " AND ".join(clauses)
 
 
@@ -151,11 +159,11 @@ def _grouped_spans(
     return where, keys, key_cols, group
 
 
-def is_error_span() -> str:
+def is_error_span(facts: Facts = UNKNOWN) -> str:
     """Status ERROR, or a SERVER span whose HTTP status code is 5xx (new or legacy key; the
     new key's dedicated column or its map value). Never NULL: ``NOT is_error_span()`` (``--status
-    UNSET``) keeps the spans without an HTTP status."""
-    status = attributes.int_value_sql(HTTP_STATUS, fallback=(LEGACY_HTTP_STATUS,))
+    UNSET``) keeps the spans without an HTTP status. ``facts``: as for :func:`span_where`."""
+    status = attributes.int_value_sql(HTTP_STATUS, fallback=(LEGACY_HTTP_STATUS,), facts=facts)
     http_5xx = f"coalesce({status} BETWEEN 500 AND 599, false)"
     return f"(status_code = 'ERROR' OR (span_kind = 'SERVER' AND {http_5xx}))"
 
@@ -163,17 +171,53 @@ def is_error_span() -> str:
 def latency(f: SpanFilter, d: Dialect) -> Query:
     params: dict[str, Any] = {}
     where, _keys_used, key_cols, group = _grouped_spans(f, d, params)
-    pct = ", ".join(
-        f"{d.percentile('duration_ns', p)} / 1e6 AS p{int(p * 100)}_ms"
-        for p in (0.5, 0.9, 0.95, 0.99)
-    )
-    sql = f"""
-        SELECT {key_cols}, count(*) AS count,
+    stats = """count(*) AS count,
                avg(CAST(duration_ns AS DOUBLE)) / 1e6 AS mean_ms,
-               max(CAST(duration_ns AS DOUBLE)) / 1e6 AS max_ms, {pct}
-        FROM spans WHERE {where}
-        GROUP BY {group} ORDER BY {group}"""
-    return Query(sql, params, ["spans"])
+               max(CAST(duration_ns AS DOUBLE)) / 1e6 AS max_ms"""
+    if not d.sorted_percentiles:
+        pct = ", ".join(
+            f"{d.percentile('duration_ns', p)} / 1e6 AS {_pct_name(p)}" for p in PERCENTILES
+        )
+        sql = f"""
+            SELECT {key_cols}, {stats}, {pct}
+            FROM spans WHERE {where}
+            GROUP BY {group} ORDER BY {group}"""
+        return Query(sql, params, ["spans"])
+    # The same percentiles from each group's sorted durations (Dialect.sorted_percentiles): the
+    # two values around position h = (n - 1) * p are interpolated as DuckDB's quantile_cont
+    # does, lo + (h - floor(h)) * (hi - lo), so the engines agree to the bit. NULL durations are
+    # not in the list (the aggregate ignores them too); a group without any has NULL ones.
+    pcts: list[str] = []
+    for i, p in enumerate(PERCENTILES):
+        params[f"pct_{i}"] = p
+        h = f"(n - 1) * :pct_{i}"
+        lo = d.list_at("durations", f"floor({h}) + 1")
+        hi = d.list_at("durations", f"least(floor({h}) + 1, n - 1) + 1")
+        pcts.append(
+            f"CASE WHEN n > 0 THEN ({lo} + ({h} - floor({h})) * ({hi} - {lo})) / 1e6 END"
+            f" AS {_pct_name(p)}"
+        )
+    sql = f"""
+        SELECT {d.small_result_hint()} {group}, count, mean_ms, max_ms, {", ".join(pcts)}
+        FROM (
+            SELECT *, {d.list_size("durations")} AS n FROM (
+                SELECT {key_cols}, {stats}, {d.sorted_values("duration_ns")} AS durations
+                FROM spans WHERE {where}
+                GROUP BY {group}
+            ) g
+        ) s
+        ORDER BY {group}"""
+    # Spark: collect_list is an object aggregate, which leaves its hash map for a sort once a
+    # task holds 128 groups (latency by operation: ~200); the lists are the same size either way
+    return Query(sql, params, ["spans"], {SPARK_OBJECT_AGG_FALLBACK: "100000"})
+
+
+SPARK_OBJECT_AGG_FALLBACK = "spark.sql.objectHashAggregate.sortBased.fallbackThreshold"
+PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+
+
+def _pct_name(p: float) -> str:
+    return f"p{int(p * 100)}_ms"
 
 
 def errors(f: SpanFilter, d: Dialect) -> Query:

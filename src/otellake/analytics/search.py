@@ -17,6 +17,7 @@ from typing import Any
 
 from otellake.analytics.dialects import Dialect
 from otellake.analytics.engines import Engine
+from otellake.analytics.footers import UNKNOWN, Facts
 from otellake.analytics.queries import Query, SpanFilter, is_error_span, span_where
 from otellake.analytics.window import day_range
 
@@ -24,10 +25,10 @@ DEFAULT_LIMIT = 20
 IDS_PER_LIST = 5  # see summaries()
 
 
-def matches(f: SpanFilter, d: Dialect) -> Query:
+def matches(f: SpanFilter, d: Dialect, facts: Facts = UNKNOWN) -> Query:
     """The newest traces with a span that meets every condition."""
     params: dict[str, Any] = {}
-    where = span_where(f, params)
+    where = span_where(f, params, facts)
     limit = int(f.limit or DEFAULT_LIMIT)  # an int, so safe in the SQL text
     sql = f"""
         SELECT trace_id, min(start_time) AS matched_at, count(*) AS matched_spans
@@ -36,7 +37,7 @@ def matches(f: SpanFilter, d: Dialect) -> Query:
     return Query(sql, params, ["spans"])
 
 
-def summaries(trace_ids: list[str], f: SpanFilter, d: Dialect) -> Query:
+def summaries(trace_ids: list[str], f: SpanFilter, d: Dialect, facts: Facts = UNKNOWN) -> Query:
     """Root, duration, span and error counts of the given traces.
 
     A second query with the ids as a list (not a join) lets both engines push the filter into
@@ -54,36 +55,44 @@ def summaries(trace_ids: list[str], f: SpanFilter, d: Dialect) -> Query:
         f"trace_id IN ({', '.join(names[k : k + IDS_PER_LIST])})"
         for k in range(0, len(names), IDS_PER_LIST)
     )
+    # One pass (a CTE read twice is scanned twice on Spark): the root is the smallest
+    # (start_time_unix_nano, span_id) of the spans without a parent, found by min() of a struct.
+    root = d.struct(
+        [
+            ("start_ns", "start_time_unix_nano"),
+            ("span_id", "span_id"),
+            ("service_name", "service_name"),
+            ("span_name", "span_name"),
+        ]
+    )
     sql = f"""
-        WITH trace_spans AS (
-            SELECT trace_id, span_id, parent_span_id, service_name, span_name, start_time,
-                   start_time_unix_nano, end_time_unix_nano,
-                   CASE WHEN {is_error_span()} THEN 1 ELSE 0 END AS is_error
+        SELECT trace_id, coalesce(t.root.service_name, '') AS root_service_name,
+               coalesce(t.root.span_name, '') AS root_span_name, start_time, duration_ms,
+               span_count, error_count
+        FROM (
+            SELECT trace_id, min(CASE WHEN parent_span_id = '' THEN {root} END) AS root,
+                   min(start_time) AS start_time,
+                   (max(end_time_unix_nano) - min(start_time_unix_nano)) / 1e6 AS duration_ms,
+                   count(*) AS span_count,
+                   sum(CASE WHEN {is_error_span(facts)} THEN 1 ELSE 0 END) AS error_count
             FROM spans
             WHERE date >= :from_day AND date <= :trace_to_day AND ({id_lists})
-        ), roots AS (
-            SELECT trace_id, service_name, span_name,
-                   row_number() OVER (PARTITION BY trace_id
-                                      ORDER BY start_time_unix_nano, span_id) AS rn
-            FROM trace_spans WHERE parent_span_id = ''
-        ), totals AS (
-            SELECT trace_id, min(start_time) AS start_time,
-                   (max(end_time_unix_nano) - min(start_time_unix_nano)) / 1e6 AS duration_ms,
-                   count(*) AS span_count, sum(is_error) AS error_count
-            FROM trace_spans GROUP BY trace_id
-        )
-        SELECT t.trace_id, coalesce(r.service_name, '') AS root_service_name,
-               coalesce(r.span_name, '') AS root_span_name, t.start_time, t.duration_ms,
-               t.span_count, t.error_count
-        FROM totals t LEFT JOIN roots r ON r.trace_id = t.trace_id AND r.rn = 1"""
+            GROUP BY trace_id
+        ) t"""
     return Query(sql, params, ["spans"])
 
 
 def search(engine: Engine, f: SpanFilter) -> list[dict[str, Any]]:
-    found = matches(f, engine.dialect)
-    matched = engine.query(found.sql, found.params, found.tables)
-    if not matched:
-        return []
-    query = summaries([m["trace_id"] for m in matched], f, engine.dialect)
-    by_id = {r["trace_id"]: r for r in engine.query(query.sql, query.params, query.tables)}
+    """Both queries read one snapshot of ``spans`` and leave out the attribute and error-rule
+    parts its files' footers rule out (``footers.py``): on a lake whose resource maps cannot
+    hold the key and whose dedicated column has no NULL, ``--attr http.route=...`` reads the
+    column alone."""
+    first_day, last_day = day_range(f.window)
+    with engine.snapshot("spans", first_day, last_day + timedelta(days=1)) as facts:
+        found = matches(f, engine.dialect, facts)
+        matched = engine.query(found.sql, found.params, found.tables)
+        if not matched:
+            return []
+        query = summaries([m["trace_id"] for m in matched], f, engine.dialect, facts)
+        by_id = {r["trace_id"]: r for r in engine.query(query.sql, query.params, query.tables)}
     return [by_id[m["trace_id"]] | {"matched_spans": m["matched_spans"]} for m in matched]

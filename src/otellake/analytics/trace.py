@@ -2,8 +2,11 @@
 
 The ``trace_index`` table says which date partitions hold the trace, so only those are read;
 within them, Delta's per-file trace_id statistics (sharper after ``otellake maintain`` sorts by
-trace_id) let the engines skip most files. Tree order is pre-order with children sorted by
-(start_time_unix_nano, span_id); spans whose parent is not in the lake are shown as roots.
+trace_id) let the engines skip most files. Spark reads the spans of just the files that hold the
+trace (``Engine.snapshot``: its Parquet reader decodes every column of every row before it
+filters, so the lookup first reads the trace_id column alone to find them). Tree order is
+pre-order with children sorted by (start_time_unix_nano, span_id); spans whose parent is not in
+the lake are shown as roots.
 """
 
 from __future__ import annotations
@@ -56,15 +59,17 @@ def _as_date(value: Any) -> date:
 
 
 def _spans(engine: Engine, trace_id: str, days: tuple[date, date]) -> list[dict[str, Any]]:
-    return engine.query(
-        f"""SELECT span_id, parent_span_id, service_name, span_name, span_kind,
-                   start_time, start_time_unix_nano, duration_ns / 1e6 AS duration_ms,
-                   status_code, status_message,
-                   CASE WHEN {is_error_span()} THEN true ELSE false END AS is_error
-            FROM spans WHERE date >= :first_day AND date <= :last_day AND trace_id = :trace_id""",
-        {"trace_id": trace_id, "first_day": days[0], "last_day": days[1]},
-        ["spans"],
-    )
+    with engine.snapshot("spans", days[0], days[1], trace_id=trace_id) as facts:
+        return engine.query(
+            f"""SELECT span_id, parent_span_id, service_name, span_name, span_kind,
+                       start_time, start_time_unix_nano, duration_ns / 1e6 AS duration_ms,
+                       status_code, status_message,
+                       CASE WHEN {is_error_span(facts)} THEN true ELSE false END AS is_error
+                FROM spans
+                WHERE date >= :first_day AND date <= :last_day AND trace_id = :trace_id""",
+            {"trace_id": trace_id, "first_day": days[0], "last_day": days[1]},
+            ["spans"],
+        )
 
 
 def _logs(engine: Engine, trace_id: str, days: tuple[date, date]) -> list[dict[str, Any]]:
