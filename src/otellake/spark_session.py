@@ -40,9 +40,10 @@ def on_one_machine(master: str) -> bool:
 def session_conf(settings: Settings, master: str | None = None) -> dict[str, str]:
     """Every Spark setting otel-lake relies on (also what `otellake spark-conf` prints)."""
     master = master or settings.spark_master
+    jars = provision.spark_jars(settings)
     conf = {
         "spark.master": master,
-        "spark.jars": ",".join(str(j) for j in provision.spark_jars(settings)),
+        "spark.jars": ",".join(str(j) for j in jars),
         "spark.sql.session.timeZone": "UTC",
         "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
@@ -84,7 +85,7 @@ def session_conf(settings: Settings, master: str | None = None) -> dict[str, str
         }
     if master.startswith("local"):
         # (Hadoop loads the file system before spark.jars reach a class loader)
-        decoder = next(j for j in provision.spark_jars(settings) if j.name == "otlp-decoder.jar")
+        decoder = next(j for j in jars if j.name == "otlp-decoder.jar")
         conf |= FORK_FREE_LOCAL_FILES | {"spark.driver.extraClassPath": str(decoder)}
     return conf
 

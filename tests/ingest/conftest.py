@@ -56,6 +56,18 @@ def lake_settings(stack: Settings, tmp_path: Path) -> Settings:
     return own_topics_settings(stack, tmp_path)
 
 
+def set_topic_config(settings: Settings, topic: str, **configs: str) -> None:
+    """Topic-level broker settings (``max.message.bytes``, ...), names with ``_`` for ``.``."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    values = {name.replace("_", "."): value for name, value in configs.items()}
+    admin = kafka_clients.admin(settings)
+    try:
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=values)])
+    finally:
+        admin.close()
+
+
 def produce(settings: Settings, topic: str, values: list[bytes], key: bytes | None = None) -> None:
     producer = kafka_clients.producer(
         settings,

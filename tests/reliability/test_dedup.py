@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as m
@@ -19,7 +18,7 @@ from otellake import kafka_clients
 from otellake.ingest import CheckpointWithoutDedupState
 from otellake.ingest.progress import progress_file
 from otellake.settings import Settings
-from tests.ingest.conftest import ingest_now, produce, read_table
+from tests.ingest.conftest import ingest_now, produce, read_table, set_topic_config
 from tests.otlp_builders import (
     any_value,
     logs_request,
@@ -183,22 +182,6 @@ def test_the_window_counts_from_the_last_batch_that_added_to_the_trace(
     }
 
 
-def _allow_timestamps_ahead(settings: Settings, ms: int) -> None:
-    admin = kafka_clients.admin(settings)
-    try:
-        admin.alter_configs(
-            [
-                ConfigResource(
-                    ConfigResourceType.TOPIC,
-                    settings.topic_spans,
-                    configs={"message.timestamp.after.max.ms": str(ms)},
-                )
-            ]
-        )
-    finally:
-        admin.close()
-
-
 def _send_at(settings: Settings, values: list[bytes], timestamp_ms: int) -> None:
     producer = kafka_clients.producer(settings, acks="all")
     try:
@@ -225,7 +208,9 @@ def test_a_producer_clock_hours_ahead_is_deduplicated_alike(
     # (message.timestamp.after.max.ms); this topic takes a week.
     with pytest.raises(KafkaError, match="InvalidTimestamp"):
         _send_at(lake_settings, [b"refused"], ahead_ms)
-    _allow_timestamps_ahead(lake_settings, 7 * 86_400_000)
+    set_topic_config(
+        lake_settings, lake_settings.topic_spans, message_timestamp_after_max_ms=str(7 * 86_400_000)
+    )
 
     hours, hours_trace = _five_spans(hours_ns)
     days, days_trace = _five_spans(days_ns)

@@ -10,12 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.message import DecodeError
-from kafka.admin import ConfigResource, ConfigResourceType
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from otellake import kafka_clients
 from otellake.settings import Settings
-from tests.ingest.conftest import ingest_now, read_table
+from tests.ingest.conftest import ingest_now, read_table, set_topic_config
 from tests.maintain.conftest import span_records
 from tests.otlp_builders import nested, request, span, span_id, trace_id
 from tests.reliability.conftest import SCALE, report
@@ -25,19 +24,7 @@ TOPIC_MAX_BYTES = 8 << 20
 
 def _raise_topic_limit(settings: Settings) -> None:
     """Records above the broker's default 1 MB need a topic that takes them."""
-    admin = kafka_clients.admin(settings)
-    try:
-        admin.alter_configs(
-            [
-                ConfigResource(
-                    ConfigResourceType.TOPIC,
-                    settings.topic_spans,
-                    configs={"max.message.bytes": str(TOPIC_MAX_BYTES)},
-                )
-            ]
-        )
-    finally:
-        admin.close()
+    set_topic_config(settings, settings.topic_spans, max_message_bytes=str(TOPIC_MAX_BYTES))
 
 
 def _send(settings: Settings, values: list[bytes]) -> None:
