@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from otellake.analytics import api
+from otellake.analytics.dialects import DUCKDB, SPARK
 from otellake.analytics.engines import DuckDBEngine, SparkEngine
 from otellake.analytics.queries import SpanFilter
 from otellake.analytics.window import resolve_window
@@ -69,6 +70,37 @@ def test_buckets_are_epoch_aligned(small_lake: Settings, spark: Any, engine_inde
         ("2026-01-01T00:00:00Z", 2, 1, 1),
         ("2026-01-01T00:05:00Z", 3, 1, 1),
     ]
+
+
+@pytest.mark.parametrize(
+    "analysis, options",
+    [
+        ("latency", {}),
+        ("latency", {"by": "operation", "bucket_s": 60}),
+        ("errors", {}),
+        ("errors", {"bucket_s": 300}),
+        ("errors", {"by": "operation"}),
+        ("deps", {}),
+    ],
+)
+def test_small_sorted_results_are_one_partition_on_spark(
+    analysis: str, options: dict[str, Any]
+) -> None:
+    """A final ORDER BY over a few aggregated rows: on Spark the SELECT under it carries the
+    one-partition hint (else the sort samples the aggregation's output in a job of its own,
+    running the final aggregation twice); DuckDB's SQL has no hint at all."""
+    f = SpanFilter(WINDOW, **options)
+    spark_sql = api.SQL_ANALYSES[analysis](f, SPARK).sql
+    hint = SPARK.small_result_hint()
+    assert hint == "/*+ REPARTITION(1) */"
+    assert spark_sql.count(hint) == 1
+    # on the outermost SELECT, the one the outermost ORDER BY sorts (outside every parenthesis)
+    before_hint = spark_sql[: spark_sql.index(hint)]
+    before_sort = spark_sql[: spark_sql.rindex("ORDER BY")]
+    assert before_hint.rstrip().endswith("SELECT")
+    assert before_hint.count("(") == before_hint.count(")")
+    assert before_sort.count("(") == before_sort.count(")")
+    assert "/*+" not in api.SQL_ANALYSES[analysis](f, DUCKDB).sql
 
 
 def _close(a: Any, b: Any) -> bool:

@@ -143,21 +143,29 @@ def plan(f: SpanFilter, d: Dialect, run: str = "") -> Plan:
     )
     steps = [
         Step(kept, f"WITH {requests} SELECT * FROM kept"),
-        Step(
-            members,
-            # one row per span of a kept request's trace (a span stored twice counts once)
-            f"""SELECT trace_id, span_id, min(parent_span_id) AS parent_span_id,
+        Step(members, _members_sql(kept)),
+        Step(clip, _clip_sql(kept, members)),
+        Step(pointers, _pointers_sql(d, clip)),
+    ]
+    return Plan(steps, _rows_sql(f, kept, clip, pointers), params)
+
+
+def _members_sql(kept: str) -> str:
+    """One row per span of a kept request's trace (a span stored twice counts once)."""
+    return f"""SELECT trace_id, span_id, min(parent_span_id) AS parent_span_id,
                        min(service_name) AS service_name, min(span_name) AS span_name,
                        min(start_time_unix_nano) AS start_ns, min(end_time_unix_nano) AS end_ns
                 FROM spans
                 WHERE date >= :from_day AND date <= :tree_to_day AND parent_span_id <> ''
                   AND end_time_unix_nano > :from_ns
                   AND trace_id IN (SELECT trace_id FROM {kept})
-                GROUP BY trace_id, span_id""",
-        ),
-        Step(
-            clip,
-            f"""WITH RECURSIVE clip(trace_id, root_id, span_id, parent_id, service_name,
+                GROUP BY trace_id, span_id"""
+
+
+def _clip_sql(kept: str, members: str) -> str:
+    """Each kept request's tree, every span cut to its clipped parent's interval: trace_id,
+    root_id, span_id, parent_id ('' for the root), service_name, span_name, start_ns, end_ns."""
+    return f"""WITH RECURSIVE clip(trace_id, root_id, span_id, parent_id, service_name,
                                     span_name, start_ns, end_ns) AS (
                     SELECT trace_id, span_id, span_id, '', service_name, span_name, start_ns,
                            end_ns
@@ -171,16 +179,20 @@ def plan(f: SpanFilter, d: Dialect, run: str = "") -> Plan:
                       ON m.trace_id = c.trace_id AND m.parent_span_id = c.span_id
                     WHERE least(m.end_ns, c.end_ns) > greatest(m.start_ns, c.start_ns)
                 )
-                SELECT * FROM clip""",
-        ),
-        Step(
-            pointers,
-            # Per parent, in time order: its children's ends (the candidates) and the points a
-            # walk moves to (its own end, its children's starts). Ends come first at equal
-            # times ("at or before"); among equal ends the smallest span_id comes last. The
-            # candidate last seen at a point is the child the walk takes there: from a span's
-            # end its first child, from a child's start the next sibling.
-            f"""WITH events AS (
+                SELECT * FROM clip"""
+
+
+def _pointers_sql(d: Dialect, clip: str) -> str:
+    """The walk's moves, per clipped span: trace_id, from_id, to_id (from a span's end to the
+    child the walk takes first, from a child's start to the sibling it takes next).
+
+    Per parent, in time order: its children's ends (the candidates) and the points a walk
+    moves to (its own end, its children's starts). Ends come first at equal times ("at or
+    before"); among equal ends the smallest span_id comes last. The candidate last seen at a
+    point is the child the walk takes there: from a span's end its first child, from a child's
+    start the next sibling.
+    """
+    return f"""WITH events AS (
                     SELECT trace_id, parent_id AS owner, end_ns AS t, 0 AS kind, span_id,
                            span_id AS candidate
                     FROM {clip} WHERE parent_id <> ''
@@ -197,13 +209,16 @@ def plan(f: SpanFilter, d: Dialect, run: str = "") -> Plan:
                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS target
                     FROM events
                 ) e
-                WHERE kind = 1 AND target IS NOT NULL""",
-        ),
-    ]
+                WHERE kind = 1 AND target IS NOT NULL"""
+
+
+def _rows_sql(f: SpanFilter, kept: str, clip: str, pointers: str) -> str:
+    """The path (the requests' closure under the pointers), each span's own time on it, and
+    the rows summed by service (and operation)."""
     keys = ["service_name"] + (["span_name"] if f.by == "operation" else [])
     key_list = ", ".join(keys)
     o_keys = ", ".join("o." + k for k in keys)
-    rows = f"""
+    return f"""
         WITH RECURSIVE path(trace_id, span_id) AS (
             SELECT trace_id, span_id FROM {kept}
             UNION ALL
@@ -234,7 +249,6 @@ def plan(f: SpanFilter, d: Dialect, run: str = "") -> Plan:
         WHERE own_ns > 0
         GROUP BY {key_list}
         ORDER BY critical_ms DESC, {key_list}"""
-    return Plan(steps, rows, params)
 
 
 def _ns(moment: datetime) -> int:

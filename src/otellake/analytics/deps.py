@@ -53,7 +53,7 @@ def deps(f: SpanFilter, d: Dialect) -> Query:
               ON ch.trace_id = c.trace_id AND ch.parent_span_id = c.span_id
              AND ch.callee <> c.caller
         )
-        SELECT caller, callee, is_virtual, count(*) AS calls,
+        SELECT {d.small_result_hint()} caller, callee, is_virtual, count(*) AS calls,
                sum(CASE WHEN status_code = 'ERROR' THEN 1 ELSE 0 END) AS errors,
                CAST(sum(CASE WHEN status_code = 'ERROR' THEN 1 ELSE 0 END) AS DOUBLE)
                  / count(*) AS error_rate,
@@ -62,4 +62,6 @@ def deps(f: SpanFilter, d: Dialect) -> Query:
         WHERE callee IS NOT NULL AND (NOT is_virtual OR span_kind = 'CLIENT') {service_clause}
         GROUP BY caller, callee, is_virtual
         ORDER BY caller, callee, is_virtual"""
+    # (the hint: one partition for the final sort of the few edges, so that Spark does not
+    # merge the p95 aggregates a second time to sample them)
     return Query(sql, params, ["spans"])

@@ -227,9 +227,11 @@ def errors(f: SpanFilter, d: Dialect) -> Query:
         SELECT {key_cols}, count(*) AS spans,
                sum(CASE WHEN {is_error_span()} THEN 1 ELSE 0 END) AS error_spans
         FROM spans WHERE {where} GROUP BY {group}"""
+    # the final sorts below order a few rows: d.small_result_hint() keeps Spark from running
+    # the aggregation again to sample them
     if f.by == "operation":
         sql = f"""
-            SELECT *, CAST(error_spans AS DOUBLE) / spans AS error_rate
+            SELECT {d.small_result_hint()} *, CAST(error_spans AS DOUBLE) / spans AS error_rate
             FROM ({spans_sql}) s ORDER BY {group}"""
         return Query(sql, params, ["spans"])
     # by service: also ERROR+ log records of the service in the same window (and bucket)
@@ -252,7 +254,7 @@ def errors(f: SpanFilter, d: Dialect) -> Query:
         GROUP BY {log_group}"""
     join_on = " AND ".join(f"s.{name} = l.{name}" for _, name in log_keys)
     sql = f"""
-        SELECT s.*, CAST(s.error_spans AS DOUBLE) / s.spans AS error_rate,
+        SELECT {d.small_result_hint()} s.*, CAST(s.error_spans AS DOUBLE) / s.spans AS error_rate,
                coalesce(l.error_logs, 0) AS error_logs
         FROM ({spans_sql}) s LEFT JOIN ({logs_sql}) l ON {join_on}
         ORDER BY {", ".join("s." + name for _, name in keys)}"""

@@ -14,57 +14,83 @@ from otellake.settings import load_settings
 
 if TYPE_CHECKING:
     from otellake.analytics.api import Result
+    from otellake.analytics.engines import Engine
+    from otellake.analytics.queries import SpanFilter
+    from otellake.settings import Settings
+
+
+# The command's options, one alias each: the signature below stays a list of names.
+AnalysisArgument = Annotated[
+    str,
+    typer.Argument(
+        help="errors, latency, exceptions, log-errors, deps, trace, search, metrics, "
+        "critical-path or slo"
+    ),
+]
+TraceIdArgument = Annotated[str | None, typer.Argument(help="the trace id, for `trace`")]
+SinceOption = Annotated[str | None, typer.Option(help="window [now-D, now), e.g. 1h")]
+FromOption = Annotated[str | None, typer.Option("--from", help="window start, ISO-8601")]
+ToOption = Annotated[str | None, typer.Option("--to", help="window end (exclusive)")]
+ServiceOption = Annotated[str | None, typer.Option(help="only this service")]
+ByOption = Annotated[
+    str | None,
+    typer.Option(help="service or operation (default: service; critical-path: operation)"),
+]
+BucketOption = Annotated[str | None, typer.Option(help="1m, 5m or 1h")]
+KindOption = Annotated[
+    str | None,
+    typer.Option(
+        help="span kinds, comma-separated (default SERVER,CONSUMER; exceptions, search: all)"
+    ),
+]
+RootOnlyOption = Annotated[bool, typer.Option("--root-only", help="root spans only")]
+NameOption = Annotated[str | None, typer.Option(help="span name (search)")]
+AttrOption = Annotated[
+    list[str] | None, typer.Option(help="key=value span/resource attribute, repeatable")
+]
+MinDurationOption = Annotated[str | None, typer.Option(help="span duration ≥ D, e.g. 500ms")]
+StatusOption = Annotated[str | None, typer.Option(help="ERROR, OK or UNSET")]
+MetricOption = Annotated[str | None, typer.Option(help="metric name (metrics)")]
+SlowestOption = Annotated[
+    float | None,
+    typer.Option(help="critical-path: only requests at or above this percentile, e.g. 99"),
+]
+ObjectiveOption = Annotated[
+    str | None, typer.Option(help="slo: the objective in percent (default 99.9)")
+]
+LatencyThresholdOption = Annotated[
+    str | None, typer.Option(help="slo: a good event is also no slower than D, e.g. 300ms")
+]
+EngineOption = Annotated[str | None, typer.Option(help="duckdb or spark (OTELLAKE_ENGINE)")]
+LimitOption = Annotated[int | None, typer.Option(min=1, help="at most N rows")]
+SaveOption = Annotated[
+    bool, typer.Option("--save", help="also append the rows to analytics_<analysis> (Spark)")
+]
 
 
 def analyze(
-    analysis: Annotated[
-        str,
-        typer.Argument(
-            help="errors, latency, exceptions, log-errors, deps, trace, search, metrics, "
-            "critical-path or slo"
-        ),
-    ],
-    trace_id: Annotated[str | None, typer.Argument(help="the trace id, for `trace`")] = None,
-    since: Annotated[str | None, typer.Option(help="window [now-D, now), e.g. 1h")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="window start, ISO-8601")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="window end (exclusive)")] = None,
-    service: Annotated[str | None, typer.Option(help="only this service")] = None,
-    by: Annotated[
-        str | None,
-        typer.Option(help="service or operation (default: service; critical-path: operation)"),
-    ] = None,
-    bucket: Annotated[str | None, typer.Option(help="1m, 5m or 1h")] = None,
-    kind: Annotated[
-        str | None,
-        typer.Option(
-            help="span kinds, comma-separated (default SERVER,CONSUMER; exceptions, search: all)"
-        ),
-    ] = None,
-    root_only: Annotated[bool, typer.Option("--root-only", help="root spans only")] = False,
-    name: Annotated[str | None, typer.Option(help="span name (search)")] = None,
-    attr: Annotated[
-        list[str] | None, typer.Option(help="key=value span/resource attribute, repeatable")
-    ] = None,
-    min_duration: Annotated[str | None, typer.Option(help="span duration ≥ D, e.g. 500ms")] = None,
-    status: Annotated[str | None, typer.Option(help="ERROR, OK or UNSET")] = None,
-    metric: Annotated[str | None, typer.Option(help="metric name (metrics)")] = None,
-    slowest: Annotated[
-        float | None,
-        typer.Option(help="critical-path: only requests at or above this percentile, e.g. 99"),
-    ] = None,
-    objective: Annotated[
-        str | None, typer.Option(help="slo: the objective in percent (default 99.9)")
-    ] = None,
-    latency_threshold: Annotated[
-        str | None, typer.Option(help="slo: a good event is also no slower than D, e.g. 300ms")
-    ] = None,
-    engine: Annotated[str | None, typer.Option(help="duckdb or spark (OTELLAKE_ENGINE)")] = None,
+    analysis: AnalysisArgument,
+    trace_id: TraceIdArgument = None,
+    since: SinceOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    service: ServiceOption = None,
+    by: ByOption = None,
+    bucket: BucketOption = None,
+    kind: KindOption = None,
+    root_only: RootOnlyOption = False,
+    name: NameOption = None,
+    attr: AttrOption = None,
+    min_duration: MinDurationOption = None,
+    status: StatusOption = None,
+    metric: MetricOption = None,
+    slowest: SlowestOption = None,
+    objective: ObjectiveOption = None,
+    latency_threshold: LatencyThresholdOption = None,
+    engine: EngineOption = None,
     fmt: output.EveryFormatOption = "table",
-    limit: Annotated[int | None, typer.Option(min=1, help="at most N rows")] = None,
-    save: Annotated[
-        bool,
-        typer.Option("--save", help="also append the rows to analytics_<analysis> (Spark)"),
-    ] = False,
+    limit: LimitOption = None,
+    save: SaveOption = False,
 ) -> None:
     """Answer an error, latency, dependency, trace, metrics, critical-path or SLO question."""
     from otellake.analytics import api
@@ -75,11 +101,7 @@ def analyze(
         raise BadInput(f"unexpected argument {trace_id!r}: only `analyze trace` takes an id")
     settings = load_settings()
     engine = engine or settings.engine
-    if save and (engine != "spark" or analysis == "trace"):
-        raise BadInput(
-            "--save writes analytics_<analysis> with Spark: add --engine spark "
-            "(every analysis but trace)"
-        )
+    _check_save(analysis, engine, save)
     span_filter = api.make_filter(
         analysis,
         since=since,
@@ -105,13 +127,27 @@ def analyze(
     result = api.run(analysis, span_filter, runner)
     rows = result.rows[:limit] if limit else result.rows
     if save:
-        from otellake.analytics import publish
-
-        spark = runner.spark  # type: ignore[attr-defined]
-        path, written = publish.save(spark, settings, result, span_filter)
-        output.note(f"appended {written} rows to {path}")
+        _save(runner, settings, result, span_filter)
     doc = {**result.as_json(), "rows": rows}
     output.render(checked, doc, rows, lambda: _show(result, rows))
+
+
+def _check_save(analysis: str, engine: str, save: bool) -> None:
+    """``--save`` writes with Spark, and not the trace lookup."""
+    if save and (engine != "spark" or analysis == "trace"):
+        raise BadInput(
+            "--save writes analytics_<analysis> with Spark: add --engine spark "
+            "(every analysis but trace)"
+        )
+
+
+def _save(runner: Engine, settings: Settings, result: Result, span_filter: SpanFilter) -> None:
+    """Append the rows to ``analytics_<analysis>`` (the Spark engine's session writes)."""
+    from otellake.analytics import publish
+
+    spark = runner.spark  # type: ignore[attr-defined]
+    path, written = publish.save(spark, settings, result, span_filter)
+    output.note(f"appended {written} rows to {path}")
 
 
 def _show(result: Result, rows: Sequence[Mapping[str, Any]]) -> None:

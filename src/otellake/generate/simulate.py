@@ -1,9 +1,9 @@
 """Seeded simulation of the shop: request trees of spans, and the log records they write.
 
-One ``random.Random`` per stream (traces, incidents, metrics) seeded from ``--seed``, so the
-same seed gives the same spans, logs and metrics whatever the sink or encoding. Times are
-integers in nanoseconds; a child span always lies inside its parent, except the asynchronous
-CONSUMER span of a Kafka message, which starts after its PRODUCER span ends.
+One ``random.Random`` per stream (traces, incidents, the incidents' queue waits, metrics) seeded
+from ``--seed``, so the same seed gives the same spans, logs and metrics whatever the sink or
+encoding. Times are integers in nanoseconds; a child span always lies inside its parent, except
+the asynchronous CONSUMER span of a Kafka message, which starts after its PRODUCER span ends.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ NET_MU, NET_SIGMA = math.log(0.25), 0.5  # one network hop, ms
 GAP_MS = 0.05  # between two sequential steps of a handler
 STAGGER_NS = 20_000  # between the calls of a parallel fan-out
 QUEUE_MU, QUEUE_SIGMA = math.log(15.0), 0.8  # Kafka: PRODUCER end -> CONSUMER start, ms
+# A latency incident: the service's own work is this many times slower, and each request it
+# serves first waits for a worker, lognormal around this median (ms). The wait is what makes
+# the incident visible at the request level whichever service it hits: 5x of a 0.25 ms
+# handler (cart, currency) is still less than the usual tail of recommendation's ranking.
+INCIDENT_SLOWDOWN = 5.0
+INCIDENT_WAIT_MS, INCIDENT_WAIT_SIGMA = 25.0, 0.5
 
 UNSET, ERROR = 0, 2
 DEBUG, INFO, WARN, SEVERE = 5, 9, 13, 17  # OTLP severity numbers
@@ -156,7 +162,8 @@ class Incident:
     kind: str  # "latency" or "errors"
     start_ns: int
     end_ns: int
-    latency_multiplier: float = 1.0
+    latency_multiplier: float = 1.0  # of the service's own work (its handlers and leaves)
+    wait_ms: float = 0.0  # median wait for a worker before each of its handlers runs
     error_rate: float = 0.0
 
 
@@ -178,7 +185,16 @@ def schedule_incidents(seed: int, plan: Plan) -> list[Incident]:
     incidents = []
     lo, hi = window(0.40, 0.55)
     if hi > lo:
-        incidents.append(Incident(slow, "latency", lo, hi, latency_multiplier=5.0))
+        incidents.append(
+            Incident(
+                slow,
+                "latency",
+                lo,
+                hi,
+                latency_multiplier=INCIDENT_SLOWDOWN,
+                wait_ms=INCIDENT_WAIT_MS,
+            )
+        )
     lo, hi = window(0.70, 0.80)
     if hi > lo:
         incidents.append(Incident(failing, "errors", lo, hi, error_rate=0.3))
@@ -226,12 +242,14 @@ class Simulator:
         self.plan = plan
         self.incidents = incidents
         self.rng = random.Random(f"{seed}:traces")
+        # the incidents' waits draw from a stream of their own, none from the traces'
+        self._wait_rng = random.Random(f"{seed}:waits")
         total = sum(weight for _, weight in shop.requests)
         self._entries = [op for op, _ in shop.requests]
         self._cum_weights = list(itertools.accumulate(w / total for _, w in shop.requests))
         self._instances = {s: [r.index for r in rs] for s, rs in shop.by_service.items()}
         # the current request's incident effects
-        self._slow: dict[str, float] = {}
+        self._slow: dict[str, Incident] = {}
         self._failing: dict[str, float] = {}
 
     # ---- ids and random values ------------------------------------------------------------
@@ -248,6 +266,19 @@ class Simulator:
 
     def _lognormal_ns(self, mu: float, sigma: float, multiplier: float = 1.0) -> int:
         return int(math.exp(self.rng.gauss(mu, sigma)) * MS * multiplier) + 1
+
+    def _slowdown(self, service: str) -> float:
+        incident = self._slow.get(service)
+        return incident.latency_multiplier if incident is not None else 1.0
+
+    def _wait_ns(self, service: str) -> int:
+        """How long a request to ``service`` waits for a worker (0 but in its latency
+        incident)."""
+        incident = self._slow.get(service)
+        if incident is None or not incident.wait_ms:
+            return 0
+        draw = self._wait_rng.gauss(math.log(incident.wait_ms), INCIDENT_WAIT_SIGMA)
+        return int(math.exp(draw) * MS)
 
     def _instance(self, service: str) -> int:
         instances = self._instances[service]
@@ -278,7 +309,7 @@ class Simulator:
         for incident in self.incidents:
             if incident.start_ns <= t0 < incident.end_ns:
                 if incident.kind == "latency":
-                    self._slow[incident.service] = incident.latency_multiplier
+                    self._slow[incident.service] = incident
                 else:
                     self._failing[incident.service] = incident.error_rate
         entry = self.rng.choices(self._entries, cum_weights=self._cum_weights)[0]
@@ -293,9 +324,9 @@ class Simulator:
         rng = self.rng
         span = SimSpan(trace_id, self._id(8), parent, op, self._instance(op.service), start)
         spans.append(span)
-        work = self._lognormal_ns(op.mu, op.sigma, self._slow.get(op.service, 1.0))
+        work = self._lognormal_ns(op.mu, op.sigma, self._slowdown(op.service))
         before = int(work * (0.2 + 0.6 * rng.random()))
-        t = start + before
+        t = start + self._wait_ns(op.service) + before
         failed_child: SimSpan | None = None
         for step in op.steps:
             if step.probability < 1.0 and rng.random() >= step.probability:
@@ -351,7 +382,7 @@ class Simulator:
         """A database, cache, internal or PRODUCER span of the caller's service."""
         span = SimSpan(caller.trace_id, self._id(8), caller.span_id, op, caller.resource, start)
         spans.append(span)
-        span.end = start + self._lognormal_ns(op.mu, op.sigma, self._slow.get(op.service, 1.0))
+        span.end = start + self._lognormal_ns(op.mu, op.sigma, self._slowdown(op.service))
         if op.kind == CLIENT and op.error_rate and self.rng.random() < op.error_rate:
             assert op.failure is not None
             self._fail(span, op.failure, origin=True)

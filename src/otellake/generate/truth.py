@@ -210,7 +210,7 @@ class Truth:
                     "from": iso(i.start_ns),
                     "to": iso(i.end_ns),
                     **(
-                        {"latency_multiplier": i.latency_multiplier}
+                        {"latency_multiplier": i.latency_multiplier, "wait_ms": i.wait_ms}
                         if i.kind == "latency"
                         else {"error_rate": i.error_rate}
                     ),
