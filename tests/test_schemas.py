@@ -54,6 +54,41 @@ def test_every_schema_file_carries_the_table_definition() -> None:
             assert named and set(named) <= set(columns), f"{name}: dedup key {part!r}"
 
 
+def _parquet_paths(fields: list[dict[str, Any]], prefix: str = "") -> set[str]:
+    """The Parquet column paths Spark writes for a schema (lists as ``list.element``, maps
+    as ``key_value.key``/``key_value.value``), leaves and groups alike."""
+    paths: set[str] = set()
+
+    def walk(kind: Any, path: str) -> None:
+        paths.add(path)
+        if isinstance(kind, dict) and kind["type"] == "struct":
+            for field in kind["fields"]:
+                walk(field["type"], f"{path}.{field['name']}")
+        elif isinstance(kind, dict) and kind["type"] == "array":
+            walk(kind["elementType"], f"{path}.list.element")
+        elif isinstance(kind, dict) and kind["type"] == "map":
+            walk(kind["keyType"], f"{path}.key_value.key")
+            walk(kind["valueType"], f"{path}.key_value.value")
+
+    for field in fields:
+        walk(field["type"], prefix + field["name"])
+    return paths
+
+
+def test_plain_columns_are_paths_of_their_table_and_plain_wherever_they_occur() -> None:
+    """Parquet's dictionary switch is set per column path for the whole session, so a path
+    written plain in one table is plain in every table that has it: the files must say so."""
+    docs = _docs()
+    paths = {name: _parquet_paths(doc["schema"]["fields"]) for name, doc in docs.items()}
+    plain = schemas.plain_encoded_columns()
+    assert "span_id" in plain and "service_name" not in plain
+    for name, doc in docs.items():
+        assert set(doc.get("plain_columns", ())) <= paths[name], name
+        for path in plain:
+            if path in paths[name]:
+                assert path in doc.get("plain_columns", ()), f"{name}.json: {path} is plain"
+
+
 def test_schemas_answers_from_the_files() -> None:
     docs = _docs()
     assert schemas.table_names() == sorted(docs)

@@ -72,3 +72,22 @@ def test_local_files_are_written_without_forking_chmod_or_readlink(
     )
     context.rename(jvm.org.apache.hadoop.fs.Path(str(data)), target, no_options)
     assert (tmp_path / "renamed").read_text() == "12345" and not data.exists()
+
+
+def test_plain_columns_are_written_without_a_dictionary(spark: Any, tmp_path: Path) -> None:
+    """The schema files' ``plain_columns`` reach Parquet's writer through the session: a
+    span id gets no dictionary even where one would fit, a service name still does."""
+    import pyarrow.parquet as pq
+
+    table = str(tmp_path / "t")
+    rows = [(f"{i:016x}", f"svc-{i % 3}") for i in range(1000)]
+    df = spark.createDataFrame(rows, "span_id STRING, service_name STRING").coalesce(1)
+    df.write.format("delta").save(table)
+    (file,) = Path(table).glob("*.parquet")
+    chunks = pq.ParquetFile(file).metadata.row_group(0)
+    encodings = {
+        chunks.column(i).path_in_schema: chunks.column(i).encodings
+        for i in range(chunks.num_columns)
+    }
+    assert not any("DICTIONARY" in e for e in encodings["span_id"]), encodings
+    assert any("DICTIONARY" in e for e in encodings["service_name"]), encodings

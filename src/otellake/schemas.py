@@ -74,6 +74,10 @@ class TableSpec:
     # ~40% of the write time of spans, so each table names the ones its queries filter on.
     stats_columns: tuple[str, ...]
     schema_json: dict[str, Any]
+    # Column paths whose values are (nearly) unique per row, written without Parquet's
+    # dictionary: it would fill up and fall back to plain encoding in every file anyway,
+    # after hashing each value (see ``plain_encoded_columns``).
+    plain_columns: tuple[str, ...] = ()
     dedicated_attributes: tuple[DedicatedAttribute, ...] = ()
     # The column `maintain` clusters the table's files by (Z-order), so a lookup by it skips
     # files by their min/max statistics; None: compaction only.
@@ -118,6 +122,7 @@ def table(name: str) -> TableSpec:
         partition_by=tuple(doc["partition_by"]),
         stats_columns=tuple(doc["stats_columns"]),
         schema_json=doc["schema"],
+        plain_columns=tuple(doc.get("plain_columns", ())),
         dedicated_attributes=tuple(
             DedicatedAttribute(**d) for d in doc.get("dedicated_attributes", ())
         ),
@@ -176,6 +181,13 @@ def column_type(name: str, column: str) -> str:
 
 def role(name: str) -> Role:
     return table(name).role
+
+
+def plain_encoded_columns() -> tuple[str, ...]:
+    """The column paths written without a dictionary, in every table: Parquet's setting
+    (``parquet.enable.dictionary#<path>``) names a path, not a table, so a path is plain in
+    each table that has it (``tests/test_schemas.py`` checks the files agree)."""
+    return tuple(sorted({c for name in table_names() for c in table(name).plain_columns}))
 
 
 def contract_version() -> int:

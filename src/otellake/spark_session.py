@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from otellake import object_store, provision
+from otellake import object_store, provision, schemas
 from otellake.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,6 +27,15 @@ DELTA_CONF = {
 FORK_FREE_LOCAL_FILES = {
     "spark.hadoop.fs.file.impl": "dev.otellake.fs.ForkFreeLocalFileSystem",
     "spark.hadoop.fs.AbstractFileSystem.file.impl": "dev.otellake.fs.ForkFreeLocalFs",
+}
+
+
+# Parquet tries a dictionary for every column, hashing each value, and falls back to plain
+# encoding when the dictionary outgrows its page: span ids and times do in every file. Those
+# columns skip the attempt (1M spans, sorted and written: 7-8% less CPU, files no larger).
+PLAIN_ENCODING = {
+    f"spark.hadoop.parquet.enable.dictionary#{path}": "false"
+    for path in schemas.plain_encoded_columns()
 }
 
 
@@ -63,6 +72,7 @@ def session_conf(settings: Settings, master: str | None = None) -> dict[str, str
         # 1M spans: steady batches 10.4-11 s -> 8.7 s.
         "spark.sql.codegen.cache.maxEntries": "2000",
         **DELTA_CONF,
+        **PLAIN_ENCODING,
     }
     if object_store.needs_s3(settings):
         # The lake on S3 (s3a://): endpoint, region, addressing; credentials from the env only.
