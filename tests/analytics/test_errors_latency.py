@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from otellake.analytics import api
-from otellake.analytics.dialects import DUCKDB, SPARK
+from otellake.analytics import api, critical_path, slo
+from otellake.analytics.dialects import DUCKDB, SPARK, Dialect
 from otellake.analytics.engines import DuckDBEngine, SparkEngine
 from otellake.analytics.queries import SpanFilter
 from otellake.analytics.window import resolve_window
@@ -81,6 +81,12 @@ def test_buckets_are_epoch_aligned(small_lake: Settings, spark: Any, engine_inde
         ("errors", {"bucket_s": 300}),
         ("errors", {"by": "operation"}),
         ("deps", {}),
+        ("exceptions", {}),
+        ("log-errors", {}),
+        ("slo", {}),
+        ("slo", {"by": "operation", "latency_threshold_ns": 300_000_000}),
+        ("critical-path", {}),
+        ("critical-path", {"by": "service", "slowest": 99.0}),
     ],
 )
 def test_small_sorted_results_are_one_partition_on_spark(
@@ -90,7 +96,7 @@ def test_small_sorted_results_are_one_partition_on_spark(
     one-partition hint (else the sort samples the aggregation's output in a job of its own,
     running the final aggregation twice); DuckDB's SQL has no hint at all."""
     f = SpanFilter(WINDOW, **options)
-    spark_sql = api.SQL_ANALYSES[analysis](f, SPARK).sql
+    spark_sql = final_sql(analysis, f, SPARK)
     hint = SPARK.small_result_hint()
     assert hint == "/*+ REPARTITION(1) */"
     assert spark_sql.count(hint) == 1
@@ -100,7 +106,17 @@ def test_small_sorted_results_are_one_partition_on_spark(
     assert before_hint.rstrip().endswith("SELECT")
     assert before_hint.count("(") == before_hint.count(")")
     assert before_sort.count("(") == before_sort.count(")")
-    assert "/*+" not in api.SQL_ANALYSES[analysis](f, DUCKDB).sql
+    assert "/*+" not in final_sql(analysis, f, DUCKDB)
+
+
+def final_sql(analysis: str, f: SpanFilter, d: Dialect) -> str:
+    """The SQL of the query whose rows are the analysis's answer (slo's counts, the critical
+    path's rows after its materialized steps)."""
+    if analysis == "slo":
+        return slo.counts_query(f, d).sql
+    if analysis == "critical-path":
+        return critical_path.plan(f, d).rows
+    return api.SQL_ANALYSES[analysis](f, d).sql
 
 
 def _close(a: Any, b: Any) -> bool:

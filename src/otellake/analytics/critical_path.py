@@ -147,7 +147,7 @@ def plan(f: SpanFilter, d: Dialect, run: str = "") -> Plan:
         Step(clip, _clip_sql(kept, members)),
         Step(pointers, _pointers_sql(d, clip)),
     ]
-    return Plan(steps, _rows_sql(f, kept, clip, pointers), params)
+    return Plan(steps, _rows_sql(f, d, kept, clip, pointers), params)
 
 
 def _members_sql(kept: str) -> str:
@@ -212,9 +212,10 @@ def _pointers_sql(d: Dialect, clip: str) -> str:
                 WHERE kind = 1 AND target IS NOT NULL"""
 
 
-def _rows_sql(f: SpanFilter, kept: str, clip: str, pointers: str) -> str:
+def _rows_sql(f: SpanFilter, d: Dialect, kept: str, clip: str, pointers: str) -> str:
     """The path (the requests' closure under the pointers), each span's own time on it, and
-    the rows summed by service (and operation)."""
+    the rows summed by service (and operation). On Spark the final SELECT is one partition
+    (``Dialect.small_result_hint``), so that sorting its few rows samples nothing."""
     keys = ["service_name"] + (["span_name"] if f.by == "operation" else [])
     key_list = ", ".join(keys)
     o_keys = ", ".join("o." + k for k in keys)
@@ -242,7 +243,7 @@ def _rows_sql(f: SpanFilter, kept: str, clip: str, pointers: str) -> str:
             GROUP BY o.trace_id, o.root_id, {o_keys}
         ),
         total AS (SELECT sum(end_ns - start_ns) AS request_ns FROM {kept})
-        SELECT {key_list}, sum(own_ns) / 1e6 AS critical_ms,
+        SELECT {d.small_result_hint()} {key_list}, sum(own_ns) / 1e6 AS critical_ms,
                CAST(sum(own_ns) AS DOUBLE) / max(t.request_ns) AS share,
                count(*) AS traces, sum(own_ns) / 1e6 / count(*) AS mean_critical_ms
         FROM per_request CROSS JOIN total t

@@ -44,7 +44,8 @@ def log_errors(f: SpanFilter, d: Dialect) -> Query:
     params: dict[str, Any] = {"min_severity": ERROR_SEVERITY}
     where = timestamp_where(f, params) + " AND severity_number >= :min_severity"
     sql = f"""
-        SELECT template, count(*) AS count, {d.sorted_distinct_join("service_name")} AS services,
+        SELECT {d.small_result_hint()} template, count(*) AS count,
+               {d.sorted_distinct_join("service_name")} AS services,
                min(body) AS sample_body, coalesce(min(nullif(trace_id, '')), '') AS sample_trace_id,
                min(timestamp) AS first_seen, max(timestamp) AS last_seen
         FROM (SELECT service_name, body, trace_id, timestamp,

@@ -270,8 +270,10 @@ def exceptions(f: SpanFilter, d: Dialect) -> Query:
     params: dict[str, Any] = {}
     where = span_where(f, params)
     event_time = d.ts_from_micros(d.int_div("ev.time_unix_nano", "1000"))
+    # the hint: one partition for the final sort of the few groups (as `errors`)
     sql = f"""
-        SELECT coalesce(ev.attributes['exception.type'], '') AS exception_type,
+        SELECT {d.small_result_hint()}
+               coalesce(ev.attributes['exception.type'], '') AS exception_type,
                coalesce(ev.attributes['exception.message'], '') AS exception_message,
                count(*) AS count,
                {d.sorted_distinct_join("service_name")} AS services,

@@ -122,8 +122,9 @@ def counts_query(f: SpanFilter, d: Dialect) -> Query:
         counts.append(f"sum(CASE WHEN {since} THEN 1 ELSE 0 END) AS events_{column}")
         counts.append(f"sum(CASE WHEN {since} THEN good ELSE 0 END) AS good_{column}")
     keys = "service_name, span_name" if f.by == "operation" else "service_name"
+    # the hint: one partition for the final sort of the few services (as `errors`)
     sql = f"""
-        SELECT {keys}, {", ".join(counts)}
+        SELECT {d.small_result_hint()} {keys}, {", ".join(counts)}
         FROM (SELECT {keys}, start_time, {good} AS good FROM spans WHERE {where}) s
         GROUP BY {keys}
         HAVING sum(CASE WHEN start_time >= :window_from THEN 1 ELSE 0 END) > 0
