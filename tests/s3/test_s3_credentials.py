@@ -23,7 +23,13 @@ from tests.s3.conftest import MotoServer, s3_settings, start_moto, stop_moto
 ROOT = Path(__file__).resolve().parents[2]
 WRONG_SECRET = "not-the-secret-4f1d9a"
 # Wrong credentials are refused by the first request; a run that takes longer is retrying.
-FAIL_WITHIN_S = 120
+# Bounds: 3x the slowest of 14 runs on the 2-core machine while another ingest loaded it (load
+# 4.7-11.8): `analyze` 1.36 s; `ingest` 28.9 s, nearly all of it the Spark session's start
+# (its probe of the lake runs once the JVM is up).
+FAIL_WITHIN_S = {"ingest": 85.0, "analyze": 4.0}
+# An endpoint that does not answer: 3x the slowest of 7 runs (load 5.3-5.8) of the Spark
+# probe (2.9 s) and of DuckDB's read through delta-rs (6.7 s).
+NO_ANSWER_WITHIN_S = 20.0
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +53,8 @@ def test_wrong_credentials_fail_ingest_and_analyze_naming_the_endpoint(
         [otellake, "analyze", "latency", "--since", "1h", "--format", "json"],
     ):
         t0 = time.monotonic()
-        proc = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=FAIL_WITHIN_S * 2
-        )
+        bound = FAIL_WITHIN_S[command[1]]
+        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=bound * 2)
         elapsed = time.monotonic() - t0
         output = proc.stdout + proc.stderr
         assert proc.returncode == 1, output[-3000:]
@@ -60,7 +65,7 @@ def test_wrong_credentials_fail_ingest_and_analyze_naming_the_endpoint(
         assert "InvalidAccessKeyId" in error or "AccessDenied" in error, error
         assert "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY" in error, error
         assert WRONG_SECRET not in output
-        assert elapsed < FAIL_WITHIN_S, (command[1], elapsed)
+        assert elapsed < bound, (command[1], elapsed)
 
 
 def test_missing_credentials_fail_before_any_request(
@@ -101,5 +106,5 @@ def test_unreachable_endpoint_fails_fast_naming_it(spark: Any, tmp_path: Path) -
         t0 = time.monotonic()
         with pytest.raises(ObjectStoreError) as caught:
             check()
-        assert time.monotonic() - t0 < 30
+        assert time.monotonic() - t0 < NO_ANSWER_WITHIN_S
         assert f"S3 endpoint {dead}" in str(caught.value) and "no answer" in str(caught.value)
