@@ -17,6 +17,11 @@ from tests.ingest.conftest import lake_settings  # noqa: F401 - the shared-broke
 
 # Soak-sized variants (`make test-long`) multiply the sizes by this factor.
 SCALE = int(os.environ.get("OTELLAKE_TEST_SCALE", "1"))
+# The soak (test_soak.py, `make test-long` only): its length in minutes and its steady rate in
+# spans/s. (Read here, when pytest loads this conftest: tests/conftest.py's pytest_configure
+# clears every OTELLAKE_* variable before the test modules are imported.)
+SOAK_MINUTES = float(os.environ.get("OTELLAKE_SOAK_MINUTES", "30"))
+SOAK_RATE = int(os.environ.get("OTELLAKE_SOAK_RATE", "500"))
 
 
 @pytest.fixture(scope="session")
