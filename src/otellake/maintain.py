@@ -348,8 +348,12 @@ def _vacuum(run: _TableRun) -> None:
     the compaction removed)."""
     spark, path = run.spark, run.path
     hours = run.settings.vacuum_hours
-    vacuum_conf = {"spark.databricks.delta.retentionDurationCheck.enabled": "false"}
-    with _spark_conf(spark, vacuum_conf if hours < 168 else {}):
+    # Delta 4 ignores RETAIN N HOURS unless N is 0 (it warns, then keeps the table's 7-day
+    # `delta.deletedFileRetentionDuration`): OTELLAKE_VACUUM_HOURS=24 kept files for 7 days.
+    vacuum_conf = {"spark.databricks.delta.vacuum.retentionWindowIgnore.enabled": "false"}
+    if hours < 168:
+        vacuum_conf["spark.databricks.delta.retentionDurationCheck.enabled"] = "false"
+    with _spark_conf(spark, vacuum_conf):
         listed = spark.sql(f"VACUUM delta.`{path}` RETAIN {hours} HOURS DRY RUN").collect()
         run.report.vacuum = {"retention_hours": hours, "files": len(listed)}
         if listed and not run.dry_run:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,3 +123,34 @@ def test_every_table_and_unknown_table(spark: Any, settings: Settings) -> None:
         run_maintain(spark, settings, tables=["logs"])
     cutoff = (today - timedelta(days=30)).isoformat()
     assert result["tables"][0]["ttl"]["cutoff"] == cutoff
+
+
+def test_vacuum_keeps_exactly_the_hours_asked_for(spark: Any, settings: Settings) -> None:
+    """OTELLAKE_VACUUM_HOURS=2: files no version references (a failed write's leftovers) are
+    deleted once older than 2 h, younger ones kept (Delta 4 would otherwise ignore any
+    retention but 0 h and keep 7 days)."""
+    import os
+    import shutil
+    import time
+
+    today = datetime.now(UTC).date()
+    write_traces(spark, settings, span_records(20, 20, _noon_ns(today)), files=1)
+    spans = lake.table_path(settings, "spans")
+    (data,) = _referenced(spark, spans)
+    leftovers = [data.with_name(f"part-leftover-{i}.parquet") for i in range(4)]
+    old = time.time() - 3 * 3600
+    for i, leftover in enumerate(leftovers):
+        shutil.copyfile(data, leftover)
+        if i < 3:  # three were left 3 h ago, one just now
+            os.utime(leftover, (old, old))
+    settings = settings.model_copy(update={"vacuum_hours": 2})
+    (t,) = run_maintain(spark, settings, tables=["spans"], today=today)["tables"]
+    assert t["vacuum"] == {"retention_hours": 2, "files": 3}
+    assert sorted(Path(spans).rglob("*.parquet")) == sorted([data, leftovers[3]])
+    assert read_count(spark, settings) == 400
+
+
+def _referenced(spark: Any, path: str) -> set[Path]:
+    """The data files the table's current version references."""
+    files = spark.read.format("delta").load(path).inputFiles()
+    return {Path(f.removeprefix("file:")) for f in files}
