@@ -29,6 +29,8 @@ README_MAX_LINES = 250
 EXTRA_ENV_NAMES = {
     "OTELLAKE_RETENTION_DAYS_<TABLE>",  # per-table TTL, read by Settings.retention_days_for
     "OTELLAKE_TEST_SCALE",  # soak size of the reliability tests (make test-long)
+    "OTELLAKE_SOAK_MINUTES",  # the soak's length (tests/reliability/test_soak.py)
+    "OTELLAKE_SOAK_RATE",  # the soak's spans per second
 }
 # Dotted names in the docs that look like modules but are not (a Delta table property).
 NOT_MODULES = {"otellake.schema.version"}
