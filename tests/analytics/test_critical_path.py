@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,10 @@ from otellake.errors import BadInput
 from otellake.generate.critical_path_truth import CriticalPaths, TreeSpan, own_times
 from otellake.generate.run import GenerateOptions, generate, generate_records
 from otellake.generate.shop import KIND_NAMES
-from otellake.generate.simulate import Plan, SimLog, SimSpan
+from otellake.generate.simulate import Plan, SimSpan
 from otellake.settings import Settings
 from tests.analytics.conftest_rows import default_row
+from tests.analytics.sinks import SpansOnly
 from tests.conftest import settings_env
 
 ENGINES = pytest.mark.parametrize("engine_index", [0, 1], ids=["duckdb", "spark"])
@@ -528,32 +528,19 @@ def test_sections_add_up_to_each_request(generated: tuple[Settings, Any]) -> Non
 INCIDENT_SEEDS = (0, 1, 2, 3, 4, 6, 7)
 
 
-class SpanTuples:
+class SpanTuples(SpansOnly):
     """A generator sink that keeps every span as a ``SPAN_COLUMNS`` tuple (no logs, no
     metrics, no encoding)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.rows: list[tuple[Any, ...]] = []
-        self.records: Counter[str] = Counter()
-        self.bytes: Counter[str] = Counter()
 
     def send_spans(self, spans: list[SimSpan]) -> None:
         for s in spans:
             ids = (s.trace_id.hex(), s.span_id.hex(), s.parent_id.hex())
             key = (s.op.service, s.op.name)
             self.rows.append(span_tuple(*ids, key, KIND_NAMES[s.op.kind], s.start, s.end))
-
-    def send_logs(self, logs: list[SimLog]) -> None:
-        pass
-
-    def send_metrics(self, request: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
 
 
 @pytest.mark.parametrize("seed", INCIDENT_SEEDS)

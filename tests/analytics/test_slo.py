@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -25,11 +24,12 @@ from otellake.cli import app
 from otellake.errors import BadInput
 from otellake.generate.run import GenerateOptions, generate
 from otellake.generate.shop import CONSUMER, KIND_NAMES, SERVER
-from otellake.generate.simulate import ERROR, Plan, SimLog, SimSpan
+from otellake.generate.simulate import ERROR, Plan, SimSpan
 from otellake.report.collect import collect
 from otellake.report.html import render
 from otellake.settings import Settings
 from tests.analytics.conftest_rows import default_row
+from tests.analytics.sinks import SpansOnly
 
 BURNS = [column for column, _ in BURN_WINDOWS]
 T = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # the `--to` of the hand-built windows
@@ -416,14 +416,13 @@ SEED = 7  # its error incident is on payment, whose baseline (2 % errors) burns 
 INCIDENT_OBJECTIVE = 99
 
 
-class ServerSpans:
+class ServerSpans(SpansOnly):
     """A generator sink that keeps the SERVER and CONSUMER spans as lake rows (the spans an
     SLO counts; other kinds and the logs and metrics are dropped)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.rows: list[dict[str, Any]] = []
-        self.records: Counter[str] = Counter()
-        self.bytes: Counter[str] = Counter()
         self._neutral = default_row("spans")
 
     def send_spans(self, spans: list[SimSpan]) -> None:
@@ -447,18 +446,6 @@ class ServerSpans:
             "span_attributes": {k: _render(v) for k, v in s.attributes()},
             "date": start.date(),
         }
-
-    def send_logs(self, logs: list[SimLog]) -> None:
-        pass
-
-    def send_metrics(self, request: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
 
 
 def _render(value: Any) -> str:

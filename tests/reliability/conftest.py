@@ -27,7 +27,12 @@ SOAK_RATE = int(os.environ.get("OTELLAKE_SOAK_RATE", "500"))
 @pytest.fixture(scope="session")
 def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A broker and Collector of the reliability tests' own (the tests stop and restart them)."""
-    settings = isolated_settings(tmp_path_factory.mktemp("private-stack"), topic_partitions=3)
+    yield from own_stack(tmp_path_factory, "private-stack")
+
+
+def own_stack(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Settings]:
+    """A broker and a Collector on random ports with topics of their own, stopped at the end."""
+    settings = isolated_settings(tmp_path_factory.mktemp(name), topic_partitions=3)
     lifecycle.up(settings, progress=lambda _m: None)
     try:
         yield settings

@@ -43,9 +43,9 @@ from otellake.maintain import lake_tables, run_maintain, table_state
 from otellake.settings import Settings
 from otellake.stack import kafka_broker, lifecycle
 from otellake.stack.processes import stop as stop_service
-from tests.conftest import isolated_settings, settings_env
+from tests.conftest import settings_env
 from tests.reliability.accounting import progress_lines, trace_figures
-from tests.reliability.conftest import SCALE, SOAK_MINUTES, SOAK_RATE, report
+from tests.reliability.conftest import SCALE, SOAK_MINUTES, SOAK_RATE, own_stack, report
 
 RUN_S = SOAK_MINUTES * 60
 MAINTAIN_EVERY_S = RUN_S / 6
@@ -470,12 +470,7 @@ class Soak:
 def soak_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A broker and Collector of the soak's own: it restarts the broker, and the lake must
     hold exactly what the generator sent through the Collector's topics."""
-    settings = isolated_settings(tmp_path_factory.mktemp("soak"), topic_partitions=3)
-    lifecycle.up(settings, progress=lambda _m: None)
-    try:
-        yield settings
-    finally:
-        lifecycle.down(settings, progress=lambda _m: None)
+    yield from own_stack(tmp_path_factory, "soak")
 
 
 @pytest.mark.timeout(int(RUN_S + 1800))
