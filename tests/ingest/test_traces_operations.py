@@ -26,6 +26,7 @@ def _env(settings: Settings) -> dict[str, str]:
 
 
 def test_cli_ingest_streams_until_sigterm(lake_settings: Settings, spark: Any) -> None:
+    sent_at = time.time()
     produce(lake_settings, lake_settings.topic_spans, _records(6, 10))
     proc = subprocess.Popen(
         [sys.executable, "-m", "otellake.cli", "ingest", "--signal", "traces"],
@@ -63,7 +64,9 @@ def test_cli_ingest_streams_until_sigterm(lake_settings: Settings, spark: Any) -
     )
     queries = json.loads(status.stdout)["queries"]
     assert [q["query"] for q in queries] == ["ingest_traces"]
-    assert queries[0]["kafka_lag"] == 0
+    assert queries[0]["kafka_lag"] == 0  # the batch took every record there was
+    # behind: the oldest record's age when its batch landed, at most the time since sending
+    assert 0 < queries[0]["behind_s"] <= time.time() - sent_at + 1, queries[0]
 
 
 def test_offsets_lost_to_retention_fail_loudly(lake_settings: Settings, spark: Any) -> None:

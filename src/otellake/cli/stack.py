@@ -22,6 +22,7 @@ BATCH_COLUMNS = {  # column -> key of ingest.progress.last_batches()
     "quarantined": "quarantined",
     "seconds": "duration_s",
     "kafka lag": "kafka_lag",
+    "behind (s)": "behind_s",
 }
 
 

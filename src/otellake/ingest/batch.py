@@ -166,6 +166,7 @@ class BatchWriter:
             F.min(F.to_date("timestamp")).alias("first_day"),
             F.sum("duplicates" if self.predecoded else F.lit(0)).alias("duplicates"),
             F.max("value_size").alias("largest"),
+            F.min("timestamp").alias("oldest"),
         ).first()
         assert row is not None
         stats.records = int(row.records)
@@ -178,6 +179,8 @@ class BatchWriter:
         stats.truncated_values = int(row.truncated)
         stats.repaired_utf8 = int(row.repaired)
         stats.duplicates = int(row.duplicates or 0)
+        if row.oldest is not None:
+            stats.oldest_record_ms = int(row.oldest.timestamp() * 1000)
         return ItemCounts(items, row.first_day)
 
     def _write_all(

@@ -33,6 +33,21 @@ class BatchStats:
     # tables that held this batch already (a batch replayed after a crash): not appended again
     already_in: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    # the Kafka timestamp of the batch's oldest record (epoch ms): how far behind the stream
+    # was, once the batch landed (``behind_s``)
+    oldest_record_ms: int | None = None
+
+
+def behind_s(oldest_record_ms: int | None) -> float | None:
+    """Seconds from the batch's oldest record's Kafka timestamp to now, when the batch has
+    landed: how far behind the stream is. Spark's own lag (``kafka_lag``) counts the records
+    left behind when the batch was planned, 0 whenever a batch takes all there is, however
+    long ago those records arrived."""
+    import time
+
+    if oldest_record_ms is None:
+        return None
+    return round(max(0.0, time.time() - oldest_record_ms / 1000), 1)
 
 
 def progress_file(settings: Settings, query: str) -> Path:
@@ -94,6 +109,7 @@ class ProgressReporter(StreamingQueryListener):
             "duration_s": round(duration_s, 3),
             "rows_per_s": round(stats.rows / duration_s, 1) if duration_s > 0 else None,
             "kafka_lag": lag,
+            "behind_s": behind_s(stats.oldest_record_ms),
             "spark_ms": dict(p.durationMs),
         }
         path = progress_file(self._settings, p.name)
@@ -104,6 +120,7 @@ class ProgressReporter(StreamingQueryListener):
             f"{p.name} batch {p.batchId}: {stats.records} records -> {stats.rows} rows, "
             f"{stats.quarantined} quarantined, {duration_s:.2f}s "
             f"({line['rows_per_s']} rows/s), lag {lag if lag is not None else '?'}"
+            + (f", {line['behind_s']}s behind" if line["behind_s"] is not None else "")
             + (f", {stats.truncated_values} values truncated" if stats.truncated_values else "")
             + (f", {stats.duplicates} duplicate spans dropped" if stats.duplicates else "")
             + (
