@@ -15,7 +15,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from otellake.generate.otlp_proto import grouped
+from otellake.generate.otlp_proto import grouped, log_scope, resource_of, span_scope
 from otellake.generate.shop import CONSUMER, SERVER, Scope, Shop
 from otellake.generate.simulate import SEVERITY_TEXT, SimLog, SimSpan
 
@@ -123,7 +123,7 @@ class JsonEncoder:
 
     def traces(self, spans: list[SimSpan]) -> bytes:
         resources = []
-        for resource, scopes in grouped(spans, _resource, _span_scope):
+        for resource, scopes in grouped(spans, resource_of, span_scope):
             scope_parts = [
                 "{" + self._scope[scope] + ',"spans":[' + ",".join(map(self.span, items)) + "]}"
                 for scope, items in scopes
@@ -154,7 +154,7 @@ class JsonEncoder:
 
     def logs(self, logs: list[SimLog]) -> bytes:
         resources = []
-        for resource, scopes in grouped(logs, _resource, _log_scope):
+        for resource, scopes in grouped(logs, resource_of, log_scope):
             scope_parts = [
                 "{" + self._scope[scope] + ',"logRecords":[' + ",".join(map(self.log, items)) + "]}"
                 for scope, items in scopes
@@ -168,15 +168,3 @@ class JsonEncoder:
 
     def metrics(self, request: Message) -> bytes:
         return _dumps(to_otlp_json(request)).encode()
-
-
-def _resource(item: SimSpan | SimLog) -> int:
-    return item.resource
-
-
-def _span_scope(s: SimSpan) -> int:
-    return s.op.scope.index
-
-
-def _log_scope(r: SimLog) -> int:
-    return r.scope.index

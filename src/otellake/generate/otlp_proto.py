@@ -108,7 +108,7 @@ class ProtoEncoder:
         span = self.span
         varint = wire.varint
         out = []
-        for resource, scopes in grouped(spans, _resource, _span_scope):
+        for resource, scopes in grouped(spans, resource_of, span_scope):
             body = [self._resource[resource]]
             for scope, items in scopes:
                 encoded = [span(s) for s in items]
@@ -142,7 +142,7 @@ class ProtoEncoder:
     def logs(self, logs: list[SimLog]) -> bytes:
         """An ``ExportLogsServiceRequest``."""
         out = []
-        for resource, scopes in grouped(logs, _resource, _log_scope):
+        for resource, scopes in grouped(logs, resource_of, log_scope):
             body = [self._resource[resource]]
             for scope, items in scopes:
                 scope_body = b"".join(
@@ -159,13 +159,14 @@ class ProtoEncoder:
         return request.SerializeToString()
 
 
-def _resource(item: SimSpan | SimLog) -> int:
+def resource_of(item: SimSpan | SimLog) -> int:
+    """Grouping keys of ``grouped``: an item's resource, a span's or a log's scope."""
     return item.resource
 
 
-def _span_scope(s: SimSpan) -> int:
+def span_scope(s: SimSpan) -> int:
     return s.op.scope.index
 
 
-def _log_scope(r: SimLog) -> int:
+def log_scope(r: SimLog) -> int:
     return r.scope.index
