@@ -83,12 +83,18 @@ def _fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
             self.count, self.jvm_start = 0, 1.5
             self.spark = _FakeSpark(log, 0)
 
-        def fresh(self) -> _FakeSpark:
+        def fresh(self, new_jvm: bool = False) -> _FakeSpark:
             self.spark.stop()
             self.count += 1
             self.spark = _FakeSpark(log, self.count)
-            log.append(f"session {self.count}")
+            log.append(f"{'new JVM, ' if new_jvm else ''}session {self.count}")
             return self.spark
+
+        def new_jvm(self) -> _FakeSpark:
+            return self.fresh(new_jvm=True)
+
+        def stop(self) -> None:
+            self.spark.stop()
 
     figures = NS(spans=10, seconds=1.0, cores=2, files=1, kafka_record_bytes=50,
                  kafka_disk_bytes=40, peak_live_heap_mib=1.0, peak_heap_mib=2.0, batches=[],
@@ -117,7 +123,12 @@ def _fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
     monkeypatch.setattr(
         ours, "ingest_signal", lambda spark, _s, sig: on_session(sig, signal)(spark)
     )
-    monkeypatch.setattr(compare, "compare", lambda *_a: log.append("baselines") or [])
+    def baselines(session: Any, *_a: Any) -> list[Any]:
+        log.append(f"baselines on {session().n}")
+        log.append(f"baselines on {session().n}")
+        return []
+
+    monkeypatch.setattr(compare, "compare", baselines)
     monkeypatch.setattr(freshness, "measure", on_session("freshness", NS(p50_s=1.0, p95_s=2.0)))
     monkeypatch.setattr(sustained, "measure", on_session("sustained", NS(p95_s=3.0)))
     monkeypatch.setattr(analytics_lake, "ensure_lake", lambda *_a: 4.0)
@@ -129,19 +140,21 @@ def _fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
 def test_the_parts_run_in_order_each_after_the_first_on_a_fresh_session(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Ours on fresh sessions of one JVM; the alternatives last, each in a JVM of its own."""
     log = _fake_run(monkeypatch, tmp_path)
     doc = run.run_bench(True, PARTS, lambda _m: None)
     assert log == [
         "up",
         "ours on 0",
-        "baselines",
         "stop session 0", "session 1", "logs on 1",
         "stop session 1", "session 2", "metrics on 2",
         "stop session 2", "session 3", "traces on 3",
         "stop session 3", "session 4", "freshness on 4",
         "stop session 4", "session 5", "sustained on 5",
         "stop session 5", "session 6", "analytics on 6",
-        "stop session 6",
+        "stop session 6", "new JVM, session 7", "baselines on 7",
+        "stop session 7", "new JVM, session 8", "baselines on 8",
+        "stop session 8",
         "down",
     ]  # fmt: skip
     names = [r["name"] for r in doc["results"]]

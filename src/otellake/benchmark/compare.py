@@ -1,6 +1,6 @@
 """Our ingest against the alternatives, on the same generated spans (see baselines.py).
 
-Ratios are ours ÷ theirs in spans per second per core: each Spark path gets a fresh session
+Ratios are ours ÷ theirs in spans per second per core: each Spark path gets a driver JVM of its own
 with the same settings (the same cores and heap); the Python consumer uses one core.
 """
 
