@@ -75,18 +75,28 @@ def _parquet_paths(fields: list[dict[str, Any]], prefix: str = "") -> set[str]:
     return paths
 
 
-def test_plain_columns_are_paths_of_their_table_and_plain_wherever_they_occur() -> None:
-    """Parquet's dictionary switch is set per column path for the whole session, so a path
-    written plain in one table is plain in every table that has it: the files must say so."""
+@pytest.mark.parametrize(
+    ("key", "columns", "expected"),
+    [
+        ("plain_columns", schemas.plain_encoded_columns, "span_id"),
+        ("bloom_columns", schemas.bloom_filtered_columns, "trace_id"),
+    ],
+)
+def test_parquet_column_settings_name_paths_of_their_table_and_hold_wherever_they_occur(
+    key: str, columns: Any, expected: str
+) -> None:
+    """Parquet's dictionary and bloom-filter switches are set per column path for the whole
+    session, so a path set in one table is set in every table that has it: the files must
+    say so."""
     docs = _docs()
     paths = {name: _parquet_paths(doc["schema"]["fields"]) for name, doc in docs.items()}
-    plain = schemas.plain_encoded_columns()
-    assert "span_id" in plain and "service_name" not in plain
+    chosen = columns()
+    assert expected in chosen and "service_name" not in chosen
     for name, doc in docs.items():
-        assert set(doc.get("plain_columns", ())) <= paths[name], name
-        for path in plain:
+        assert set(doc.get(key, ())) <= paths[name], name
+        for path in chosen:
             if path in paths[name]:
-                assert path in doc.get("plain_columns", ()), f"{name}.json: {path} is plain"
+                assert path in doc.get(key, ()), f"{name}.json: {path} is in {key}"
 
 
 def test_schemas_answers_from_the_files() -> None:

@@ -91,3 +91,49 @@ def test_plain_columns_are_written_without_a_dictionary(spark: Any, tmp_path: Pa
     }
     assert not any("DICTIONARY" in e for e in encodings["span_id"]), encodings
     assert any("DICTIONARY" in e for e in encodings["service_name"]), encodings
+
+
+def test_trace_ids_get_a_bloom_filter_sized_to_them_unless_a_dictionary_holds_them(
+    spark: Any, tmp_path: Path
+) -> None:
+    """The schema files' ``bloom_columns`` reach Parquet's writer: a file whose trace ids
+    are not dictionary-encoded has a filter, sized to its distinct ids (not the 1 MiB
+    maximum), that rules out an absent id and keeps a present one; a file whose dictionary
+    holds them (10 spans per trace, few traces) has none."""
+    import duckdb
+
+    def write(traces: int, spans_per_trace: int, name: str) -> Path:
+        ids = [(f"{i:032x}",) for i in range(traces) for _ in range(spans_per_trace)]
+        out = tmp_path / name
+        spark.createDataFrame(ids, "trace_id STRING").coalesce(1).write.parquet(str(out))
+        (file,) = out.glob("*.parquet")
+        return file
+
+    con = duckdb.connect()
+
+    def bloom_bytes(file: Path) -> int | None:
+        sql = "SELECT bloom_filter_length FROM parquet_metadata(?) WHERE path_in_schema = ?"
+        ((length,),) = con.execute(sql, [str(file), "trace_id"]).fetchall()
+        return length
+
+    def excluded(file: Path, value: str) -> bool:
+        sql = "SELECT bloom_filter_excludes FROM parquet_bloom_probe(?, 'trace_id', ?)"
+        ((answer,),) = con.execute(sql, [str(file), value]).fetchall()
+        return bool(answer)
+
+    many, unique, repeated = (
+        write(60_000, 1, "many"),
+        write(1_000, 1, "unique"),
+        write(1_000, 10, "repeated"),
+    )
+
+    def filter_bytes(file: Path) -> int:
+        length = bloom_bytes(file)
+        assert length is not None, file.parent.name
+        return length - length % 1024  # the bitset; a header of a few bytes follows
+
+    # ~10 bits per distinct id at 1% false positives, rounded up to a power of two
+    assert (filter_bytes(many), filter_bytes(unique)) == (128 * 1024, 2 * 1024)
+    assert not excluded(many, f"{12_345:032x}") and excluded(many, "f" * 32)
+    assert not excluded(unique, f"{999:032x}") and excluded(unique, "f" * 32)
+    assert bloom_bytes(repeated) is None

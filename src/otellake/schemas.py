@@ -78,6 +78,10 @@ class TableSpec:
     # dictionary: it would fill up and fall back to plain encoding in every file anyway,
     # after hashing each value (see ``plain_encoded_columns``).
     plain_columns: tuple[str, ...] = ()
+    # Column paths a lookup asks for one value of (a trace id) among many distinct ones: a
+    # Parquet bloom filter lets a reader skip row groups whose min/max span every value
+    # (see ``bloom_filtered_columns``).
+    bloom_columns: tuple[str, ...] = ()
     dedicated_attributes: tuple[DedicatedAttribute, ...] = ()
     # The column `maintain` clusters the table's files by (Z-order), so a lookup by it skips
     # files by their min/max statistics; None: compaction only.
@@ -123,6 +127,7 @@ def table(name: str) -> TableSpec:
         stats_columns=tuple(doc["stats_columns"]),
         schema_json=doc["schema"],
         plain_columns=tuple(doc.get("plain_columns", ())),
+        bloom_columns=tuple(doc.get("bloom_columns", ())),
         dedicated_attributes=tuple(
             DedicatedAttribute(**d) for d in doc.get("dedicated_attributes", ())
         ),
@@ -188,6 +193,13 @@ def plain_encoded_columns() -> tuple[str, ...]:
     (``parquet.enable.dictionary#<path>``) names a path, not a table, so a path is plain in
     each table that has it (``tests/test_schemas.py`` checks the files agree)."""
     return tuple(sorted({c for name in table_names() for c in table(name).plain_columns}))
+
+
+def bloom_filtered_columns() -> tuple[str, ...]:
+    """The column paths written with a Parquet bloom filter, in every table: like the
+    dictionary switch, Parquet's setting (``parquet.bloom.filter.enabled#<path>``) names a
+    path, so a path has the filter in each table that has it."""
+    return tuple(sorted({c for name in table_names() for c in table(name).bloom_columns}))
 
 
 def contract_version() -> int:

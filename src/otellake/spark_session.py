@@ -39,6 +39,26 @@ PLAIN_ENCODING = {
 }
 
 
+# A bloom filter per row group on the paths a lookup asks for one value of (trace ids), so
+# a trace lookup or a search's second query skips the row groups whose min/max span every id
+# (10M-span lake, DuckDB: a trace 0.084 -> 0.020 s, 20 traces 0.169 -> 0.070 s). Parquet
+# writes one only for a chunk not wholly dictionary-encoded (a reader can test a dictionary
+# itself). Adaptive: 10 sizes from 1 MiB down to 2 KiB, the smallest that holds the chunk's
+# distinct values at 1% false positives is kept (~10 bits per value; 5 sizes by default,
+# the smallest 64 KiB, more than a small batch's whole file).
+BLOOM_FILTERS = {
+    "spark.hadoop.parquet.bloom.filter.adaptive.enabled": "true",  # read for all columns
+} | {
+    f"spark.hadoop.parquet.bloom.filter.{setting}#{path}": value
+    for path in schemas.bloom_filtered_columns()
+    for setting, value in (
+        ("enabled", "true"),
+        ("fpp", "0.01"),
+        ("candidates.number", "10"),
+    )
+}
+
+
 # What Spark's status store keeps of finished work (for its UI and REST API). The defaults
 # suit a batch job; ingest runs thousands of small jobs a day, and the store kept growing up
 # to them (a streaming driver's live heap after a full GC: 50 -> 670 MiB in 6 minutes).
@@ -84,6 +104,7 @@ def session_conf(settings: Settings, master: str | None = None) -> dict[str, str
         "spark.sql.codegen.cache.maxEntries": "2000",
         **DELTA_CONF,
         **PLAIN_ENCODING,
+        **BLOOM_FILTERS,
         **STATUS_RETENTION,
     }
     if object_store.needs_s3(settings):

@@ -29,6 +29,22 @@ def test_the_lake_keeps_dedicated_keys_in_their_columns(tmp_path: Path) -> None:
         assert {"app.item.id", "thread.name"} <= keys and not keys & dedicated
 
 
+def test_the_lake_has_the_bloom_filters_ingest_writes(tmp_path: Path) -> None:
+    """Every spans and trace_index file has a filter on trace_id (schemas' bloom_columns)."""
+    import duckdb
+
+    lake = tmp_path / "lake"
+    analytics_lake.build(lake, SPANS)
+    for table in ("spans", "trace_index"):
+        files = [str(f) for f in (lake / table).rglob("*.parquet")]
+        assert files and schemas.table(table).bloom_columns == ("trace_id",)
+        lengths = duckdb.execute(
+            "SELECT bloom_filter_length FROM parquet_metadata(?) WHERE path_in_schema = ?",
+            [files, "trace_id"],
+        ).fetchall()
+        assert len(lengths) == len(files) and all(n and n > 0 for (n,) in lengths), lengths
+
+
 def test_measure_gives_every_analytics_figure(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     messages: list[str] = []

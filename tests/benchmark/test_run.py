@@ -123,6 +123,7 @@ def _fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
     monkeypatch.setattr(
         ours, "ingest_signal", lambda spark, _s, sig: on_session(sig, signal)(spark)
     )
+
     def baselines(session: Any, *_a: Any) -> list[Any]:
         log.append(f"baselines on {session().n}")
         log.append(f"baselines on {session().n}")
