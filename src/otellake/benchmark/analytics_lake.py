@@ -187,7 +187,8 @@ def bloom_filters(table: str, distinct: int) -> Any:
 
     bloom = ColumnProperties(bloom_filter_properties=BloomFilterProperties(True, 0.01, distinct))
     return WriterProperties(
-        column_properties={path: bloom for path in schemas.table(table).bloom_columns}
+        compression="SNAPPY",  # delta-rs's default, which WriterProperties would turn off
+        column_properties={path: bloom for path in schemas.table(table).bloom_columns},
     )
 
 
