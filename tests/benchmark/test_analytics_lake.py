@@ -29,6 +29,28 @@ def test_the_lake_keeps_dedicated_keys_in_their_columns(tmp_path: Path) -> None:
         assert {"app.item.id", "thread.name"} <= keys and not keys & dedicated
 
 
+def test_the_files_are_in_arrival_order(tmp_path: Path) -> None:
+    """Each file holds its own slice of the day, in order, as ingest's batches write them."""
+    import duckdb
+
+    lake = tmp_path / "lake"
+    analytics_lake.build(lake, 3_000, per_chunk=100)
+    ranges = duckdb.execute(
+        "SELECT min(start_time_unix_nano), max(start_time_unix_nano) "
+        "FROM read_parquet(?, filename = true) GROUP BY filename ORDER BY 1",
+        [str(lake / "spans" / "*" / "*.parquet")],
+    ).fetchall()
+    day = analytics_lake.DAY_NS // 3
+    assert len(ranges) == 3
+    for i, (first, last) in enumerate(ranges):
+        assert (
+            analytics_lake.T0_NS + i * day
+            <= first
+            <= last
+            < analytics_lake.T0_NS + (i + 1) * day + 10**7
+        )
+
+
 def test_the_lake_has_the_bloom_filters_ingest_writes(tmp_path: Path) -> None:
     """Every spans and trace_index file has a filter on trace_id (schemas' bloom_columns)."""
     import duckdb

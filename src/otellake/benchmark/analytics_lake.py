@@ -4,12 +4,13 @@ attribute (in its dedicated column, and one that stays in the map), the critical
 hour's slowest requests (``--slowest 99``).
 
 The lake is built once per size and reused (delete its directory to rebuild; a lake of an
-earlier ``LAYOUT`` is rebuilt). It is shaped like ingested data of schema version 2: one day,
-traces of 10 spans over 8 services, files in arrival (time) order, so trace ids are spread over
-every file; the dedicated attributes (``http.route``, ...) in their columns, the other
-attributes in the maps; a bloom filter on ``trace_id`` in each file, as ingest and ``maintain``
-write one wherever the ids outgrow the column's dictionary. Times are the best of ``repeat``
-warm runs; the first, cold run is reported too.
+earlier ``LAYOUT`` is rebuilt). It is shaped like ingested data of schema version 2 before any
+``maintain``: one day, traces of 10 spans over 8 services, files in arrival (time) order (file
+i holds the i-th slice of the day), each with random trace ids, so their min/max statistics
+rule no file out for a trace id; the dedicated attributes (``http.route``, ...) in their
+columns, the other attributes in the maps; a bloom filter on ``trace_id`` in each file, as
+ingest writes one wherever the ids outgrow the column's dictionary. Times are the best of
+``repeat`` warm runs; the first, cold run is reported too.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 SEARCH_ATTR = "http.route=/api/v1/item/7"
 SEARCH_MAP_ATTR = "app.item.id=item-7"
 # what ensure_lake rebuilds on: 2 = the dedicated attribute columns of schema version 2,
-# 3 = bloom filters on the schema files' bloom_columns (trace_id), as ingest writes them
+# 3 = bloom filters on the schema files' bloom_columns (trace_id), as ingest writes them, and
+# files in arrival order (each covered the whole day before, unlike any ingested lake)
 LAYOUT = 3
 LAYOUT_FILE = "layout.json"
 DAY_NS = 86_400 * 10**9
@@ -105,7 +107,10 @@ def string_map(keys: list[list[str]], values: list[pa.Array]) -> pa.Array:
     return pa.MapArray.from_arrays(offsets, key_arr, pa.array(value_cols.ravel(), pa.string()))
 
 
-def chunk(rng: np.random.Generator, traces: int, schema: pa.Schema) -> pa.Table:
+def chunk(
+    rng: np.random.Generator, traces: int, schema: pa.Schema, span_ns: tuple[int, int]
+) -> pa.Table:
+    """``traces`` traces starting within ``span_ns`` (from, to), in time order."""
     n = traces * PER_TRACE
     pos = np.tile(np.arange(PER_TRACE), traces)
     trace_ids = hex_ids(rng, traces, 16).take(pa.array(np.repeat(np.arange(traces), PER_TRACE)))
@@ -125,7 +130,7 @@ def chunk(rng: np.random.Generator, traces: int, schema: pa.Schema) -> pa.Table:
         " ",
     )
     kinds = pa.array([k for k, _, _, _ in SHAPE]).take(pa.array(pos))
-    start = np.sort(rng.integers(T0_NS, T0_NS + DAY_NS, traces))
+    start = np.sort(rng.integers(span_ns[0], span_ns[1], traces))
     starts = np.repeat(start, PER_TRACE) + pos * 1_000_000
     durations = (rng.lognormal(np.log(20e6), 0.8, n) / (1 + pos)).astype(np.int64)
     errors = rng.random(n) < 0.02
@@ -192,7 +197,8 @@ def bloom_filters(table: str, distinct: int) -> Any:
     )
 
 
-def build(lake: Path, spans: int, seed: int = 7) -> None:
+def build(lake: Path, spans: int, seed: int = 7, per_chunk: int = 100_000) -> None:
+    """Write the lake: ``per_chunk`` traces per file (100k: 1M spans, one commit each)."""
     from deltalake import write_deltalake
 
     spec = schemas.table("spans")
@@ -202,11 +208,13 @@ def build(lake: Path, spans: int, seed: int = 7) -> None:
         "delta.dataSkippingStatsColumns": ",".join(spec.stats_columns),
         "delta.enableDeletionVectors": "false",
     }
-    per_chunk = 100_000  # traces: 1M spans, one commit
+    chunks = -(-spans // (per_chunk * PER_TRACE))
     done = 0
-    while done < spans:
+    for i in range(chunks):
         traces = min(per_chunk, (spans - done) // PER_TRACE)
-        table = chunk(rng, traces, schema)
+        # arrival order: chunk i holds the i-th slice of the day, as ingest's batches do
+        day_slice = (T0_NS + i * DAY_NS // chunks, T0_NS + (i + 1) * DAY_NS // chunks)
+        table = chunk(rng, traces, schema, day_slice)
         write_deltalake(
             str(lake / "spans"), table, partition_by=["date"], mode="append",
             configuration=config, target_file_size=128 << 20,
