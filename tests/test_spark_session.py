@@ -137,3 +137,17 @@ def test_trace_ids_get_a_bloom_filter_sized_to_them_unless_a_dictionary_holds_th
     assert not excluded(many, f"{12_345:032x}") and excluded(many, "f" * 32)
     assert not excluded(unique, f"{999:032x}") and excluded(unique, "f" * 32)
     assert bloom_bytes(repeated) is None
+
+
+def test_a_local_session_keeps_batches_off_the_heap(spark: Any) -> None:
+    """Local sessions get off-heap memory, and ingest caches its batches there; a cluster's
+    executors keep Spark's defaults (memory and disk)."""
+    from pyspark import StorageLevel
+
+    from otellake.settings import Settings
+    from otellake.spark_session import batch_storage_level, session_conf
+
+    assert spark.conf.get("spark.memory.offHeap.enabled") == "true"
+    assert batch_storage_level(spark) == StorageLevel.OFF_HEAP
+    cluster = session_conf(Settings(), master="spark://cluster:7077")  # type: ignore[call-arg]
+    assert "spark.memory.offHeap.enabled" not in cluster

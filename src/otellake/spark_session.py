@@ -8,6 +8,7 @@ from otellake import object_store, provision, schemas
 from otellake.settings import Settings
 
 if TYPE_CHECKING:
+    from pyspark import StorageLevel
     from pyspark.sql import DataFrame, SparkSession
 
 DELTA_CONF = {
@@ -117,6 +118,12 @@ def session_conf(settings: Settings, master: str | None = None) -> dict[str, str
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
             "spark.driver.memory": "2g",
+            # Tungsten's sort and aggregation pages and each batch's cached rows
+            # (``batch_storage_level``) outside the heap: a 2.25M-span backlog's live heap
+            # after GC 1,200-1,250 -> 933-938 MiB, at the same speed. The process takes this
+            # much memory beside the heap.
+            "spark.memory.offHeap.enabled": "true",
+            "spark.memory.offHeap.size": "1g",
             "spark.sql.shuffle.partitions": "4",
             "spark.default.parallelism": "4",
             # Delta rebuilds table state (e.g. for txnAppId lookups) with this many shuffle
@@ -159,6 +166,15 @@ def build_spark_session(
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+def batch_storage_level(spark: SparkSession) -> StorageLevel:
+    """Where ingest keeps a batch it reads more than once: off the heap when the session has
+    off-heap memory (local sessions do), else in memory and on disk."""
+    from pyspark import StorageLevel
+
+    enabled = spark.conf.get("spark.memory.offHeap.enabled", "false") or "false"
+    return StorageLevel.OFF_HEAP if enabled.lower() == "true" else StorageLevel.MEMORY_AND_DISK
 
 
 def release_local_checkpoint(df: DataFrame) -> None:

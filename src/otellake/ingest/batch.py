@@ -17,7 +17,7 @@ from otellake.ingest.appends import ExactlyOnceAppender
 from otellake.ingest.pipelines import PIPELINES, SignalPipeline
 from otellake.ingest.progress import BatchStats, ProgressReporter
 from otellake.settings import Settings, Signal
-from otellake.spark_session import release_local_checkpoint
+from otellake.spark_session import batch_storage_level, release_local_checkpoint
 from otellake.transform import traces
 from otellake.transform.dedup import records_from_units
 from otellake.transform.records import decode_records, quarantine_rows
@@ -104,20 +104,19 @@ class BatchWriter:
 
     def write(self, batch: DataFrame, batch_id: int) -> BatchStats:
         """Decode one batch of Kafka rows and write every table (append, or merge)."""
-        from pyspark import StorageLevel
-
         stats = BatchStats(self.pipeline.query_name, batch_id)
         ingested_at = datetime.now(UTC).replace(microsecond=0)
         t0 = time.monotonic()
+        level = batch_storage_level(batch.sparkSession)
         units = None
         if self.predecoded:
             # the dedup's output is read twice (records, surviving spans): computed once
-            units = batch.localCheckpoint(eager=True)
+            units = batch.localCheckpoint(eager=True, storageLevel=level)
             stats.seconds["dedup"] = round(time.monotonic() - t0, 3)
             decoded = records_from_units(units, self.settings.max_record_bytes)
         else:
             decoded = batch.transform(decode_records(self.udf_name, self.settings.max_record_bytes))
-        decoded = decoded.persist(StorageLevel.MEMORY_AND_DISK)
+        decoded = decoded.persist(level)
         try:
             counts = self._count(decoded, stats)
             stats.seconds["read_decode"] = round(time.monotonic() - t0, 3)
