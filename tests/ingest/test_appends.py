@@ -7,7 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from otellake.ingest.appends import ExactlyOnceAppender, Marker, last_batch_in_history
+from otellake.ingest.appends import (
+    ExactlyOnceAppender,
+    History,
+    Marker,
+    last_batch_in_history,
+    read_history,
+)
 
 APP = "otellake/ingest_traces/spans/q-1"
 
@@ -33,7 +39,7 @@ def test_a_batch_is_appended_once_by_this_run_and_by_the_next(spark: Any, tmp_pa
     first_run = ExactlyOnceAppender()
     results = [first_run.append(_rows(spark, b), path, APP, b) for b in (0, 1, 1)]
     assert [(r.appended, r.known_from) for r in results] == [
-        (True, "delta txn"),  # a new table: no commit of the app yet
+        (True, "new"),  # a new table: no append that could be the app's
         (True, "this run"),
         (False, "this run"),  # the same batch again
     ]
@@ -82,6 +88,7 @@ def test_commits_of_deltas_txn_mechanism_are_honoured(spark: Any, tmp_path: Path
     appender = ExactlyOnceAppender()
     replay = appender.append(_rows(spark, 1), path, APP, 1)
     assert (replay.appended, replay.known_from) == (False, "delta txn")
+    assert read_history(spark, path, APP) == History(None, unmarked_appends=True)
     nxt = appender.append(_rows(spark, 2), path, APP, 2)
     assert (nxt.appended, nxt.known_from) == (True, "this run")
     assert _count(spark, tmp_path / "t") == {0: 3, 1: 3, 2: 3}
@@ -92,3 +99,21 @@ def test_only_its_own_markers_are_read() -> None:
     assert Marker.parse(Marker(APP, 3).json()) == Marker(APP, 3)
     for other in (None, "", "a note", "{", "[1]", '{"app_id": 1, "batch_id": 2}', '{"x": 1}'):
         assert Marker.parse(other) is None
+
+
+def test_marked_appends_and_maintenance_need_no_txn_check(spark: Any, tmp_path: Path) -> None:
+    """Another app's marked appends and an OPTIMIZE cannot carry this app's SetTransaction:
+    the first append goes without Delta's check; a plain append in between brings it back."""
+    path = str(tmp_path / "t")
+    ExactlyOnceAppender().append(_rows(spark, 5), path, "otellake/other/spans/q-2", 5)
+    spark.sql(f"OPTIMIZE delta.`{path}`")
+    assert read_history(spark, path, APP) == History(None, unmarked_appends=False)
+    first = ExactlyOnceAppender().append(_rows(spark, 0), path, APP, 0)
+    assert (first.appended, first.known_from) == (True, "new")
+    assert read_history(spark, path, APP) == History(0, unmarked_appends=False)
+    _rows(spark, 9).write.format("delta").mode("append").save(path)
+    other = "otellake/third/spans/q-4"
+    assert read_history(spark, path, other) == History(None, unmarked_appends=True)
+    third = ExactlyOnceAppender().append(_rows(spark, 1), path, other, 1)
+    assert (third.appended, third.known_from) == (True, "delta txn")
+    assert _count(spark, tmp_path / "t") == {5: 3, 0: 3, 9: 3, 1: 3}

@@ -12,8 +12,11 @@ clock), ~0.5 s of every batch. Here the check runs once per table per query run,
 commit history; after that the writer knows what it committed itself.
 
 Commits written by Delta's mechanism (before this module) are still honoured: when the history
-holds no commit of this app, the first append of the run goes through ``txnAppId`` /
-``txnVersion`` once, and Delta skips it if its ``SetTransaction`` says so.
+holds no commit of this app but an append without a marker (which may carry the app's
+``SetTransaction``), the first append of the run goes through ``txnAppId`` / ``txnVersion``
+once, and Delta skips it if its ``SetTransaction`` says so. A history without such an append (a
+new table) skips that check: it rebuilt the table's state and read the history again, ~0.85 s
+of the first batch of every new query, which then started behind a stream that kept coming.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 # how the last batch a table holds was learnt: this run's own appends, a commit of the app in
-# the table's history, or (no commit of the app found) Delta's txn check on the next append
-Source = Literal["this run", "history", "delta txn"]
+# the table's history, a history with no append that could be the app's (a new table, or only
+# marked appends and maintenance), or (an unmarked append found) Delta's txn check
+Source = Literal["this run", "history", "new", "delta txn"]
 
 HISTORY_PAGE = 100
 
@@ -69,22 +73,44 @@ class AppendResult:
     known_from: Source  # how the last batch was learnt before this append
 
 
-def last_batch_in_history(
-    spark: SparkSession, path: str, app_id: str, page: int = HISTORY_PAGE
-) -> int | None:
-    """The batch id of ``app_id``'s latest commit in the table's history (newest first: the
-    last ``page`` commits, then, only if none of them is the app's, the whole history); None if
-    the history has none (or the table does not exist yet)."""
+# operations of appends that may carry Delta's own txn (foreachBatch or a streaming Delta sink)
+APPEND_OPERATIONS = frozenset({"WRITE", "STREAMING UPDATE"})
+
+
+@dataclass(frozen=True)
+class History:
+    """What a table's commit history says about one app."""
+
+    last_batch: int | None  # the batch id of the app's latest commit; None: no commit of it
+    # an append without a marker: it may carry a SetTransaction of the app (Delta's txn check)
+    unmarked_appends: bool
+
+
+def read_history(spark: SparkSession, path: str, app_id: str, page: int = HISTORY_PAGE) -> History:
+    """The app's latest batch in the table's history (newest first: the last ``page`` commits,
+    then, only if none of them is the app's, the whole history)."""
     from delta.tables import DeltaTable
 
     if not DeltaTable.isDeltaTable(spark, path):
-        return None
+        return History(None, unmarked_appends=False)
     table = DeltaTable.forPath(spark, path)
-    recent = table.history(page).select("userMetadata").collect()
-    found = _latest_marker(recent, app_id)
-    if found is not None or len(recent) < page:
-        return found
-    return _latest_marker(table.history().select("userMetadata").collect(), app_id)
+    rows = table.history(page).select("userMetadata", "operation").collect()
+    found = _latest_marker(rows, app_id)
+    if found is None and len(rows) == page:
+        rows = table.history().select("userMetadata", "operation").collect()
+        found = _latest_marker(rows, app_id)
+    unmarked = any(
+        r.operation in APPEND_OPERATIONS and Marker.parse(r.userMetadata) is None for r in rows
+    )
+    return History(found, unmarked_appends=found is None and unmarked)
+
+
+def last_batch_in_history(
+    spark: SparkSession, path: str, app_id: str, page: int = HISTORY_PAGE
+) -> int | None:
+    """The batch id of ``app_id``'s latest commit in the table's history; None if the history
+    has none (or the table does not exist yet)."""
+    return read_history(spark, path, app_id, page).last_batch
 
 
 def _latest_marker(rows: list[Any], app_id: str) -> int | None:
@@ -114,7 +140,7 @@ class ExactlyOnceAppender:
             .mode("append")
             .option("userMetadata", Marker(app_id, batch_id).json())
         )
-        if last is None:  # no commit of this app in the history: Delta's own check, once
+        if source == "delta txn":  # an unmarked append may be the app's: Delta's check, once
             writer = writer.option("txnAppId", app_id).option("txnVersion", batch_id)
         try:
             writer.save(path)
@@ -122,7 +148,7 @@ class ExactlyOnceAppender:
             self._forget(path)  # the commit may or may not have landed: ask the table again
             raise
         appended = True
-        if last is None:
+        if source == "delta txn":
             # Delta skipped it if a SetTransaction of the app said so: then no commit of the app
             # carries this batch's marker
             appended = last_batch_in_history(spark, path, app_id, self.history_page) == batch_id
@@ -135,12 +161,12 @@ class ExactlyOnceAppender:
             known = self._last.get(path)
         if known is not None:
             return known
-        last = last_batch_in_history(spark, path, app_id, self.history_page)
-        if last is None:
-            return None, "delta txn"
+        history = read_history(spark, path, app_id, self.history_page)
+        if history.last_batch is None:
+            return None, "delta txn" if history.unmarked_appends else "new"
         with self._lock:
-            self._last[path] = (last, "history")
-        return last, "history"
+            self._last[path] = (history.last_batch, "history")
+        return history.last_batch, "history"
 
     def _forget(self, path: str) -> None:
         with self._lock:
