@@ -98,6 +98,16 @@ def test_a_limit_assumed_on_an_empty_topic_is_sized_again_by_the_first_records(
     # an empty topic: the limit assumes 1 MB records, here 3 per batch
     heap = admission.heap_bytes(spark)
     monkeypatch.setattr(admission, "HEAP_SHARE", 3.5 * admission.UNKNOWN_RECORD_BYTES / heap)
+    from otellake.ingest import supervisor
+
+    prepared: list[str] = []
+    prepare = supervisor.prepare
+
+    def counted(spark_: Any, settings_: Settings, signal: Any) -> Any:
+        prepared.append(signal)
+        return prepare(spark_, settings_, signal)
+
+    monkeypatch.setattr(supervisor, "prepare", counted)
     ingest = BackgroundIngest(spark, lake_settings, trigger="1s")
     try:
         deadline = time.monotonic() + 120
@@ -122,6 +132,8 @@ def test_a_limit_assumed_on_an_empty_topic_is_sized_again_by_the_first_records(
     restarted = [line for line in ingest.lines if "smaller than assumed" in line]
     assert len(restarted) == 1, ingest.lines
     assert f"at most {resized:,} records per batch" in restarted[0]
+    # the restart resumed the stopped writer: decoder and tables were not prepared again
+    assert prepared.count("traces") == 1, prepared
     spans = read_table(spark, lake_settings, "spans")
     assert spans.count() == 200
     assert spans.select("span_id").distinct().count() == 200

@@ -26,7 +26,7 @@ from otellake import kafka_clients, lake, object_store
 from otellake.durations import spark_interval
 from otellake.errors import OtelLakeError
 from otellake.ingest.admission import Admission, admission, resized
-from otellake.ingest.batch import BatchWriter, prepare
+from otellake.ingest.batch import BatchWriter, PreparedSignal, prepare
 from otellake.ingest.failures import NOT_RESTARTED, raise_failure
 from otellake.ingest.pipelines import PIPELINES
 from otellake.ingest.progress import ProgressReporter
@@ -69,11 +69,18 @@ def start_query(
     backfill: bool = False,
     name: str | None = None,
     limit: Admission | None = None,
+    resumed: BatchWriter | None = None,
 ) -> tuple[StreamingQuery, BatchWriter]:
     """Start the signal's streaming query. A backfill gets a new query name and checkpoint
     (``backfill_<signal>_<UTC time>``), drains Kafka from the start position up to now, and
-    writes with insert-only MERGEs (its new checkpoint has no memory of what landed)."""
-    prepared = prepare(spark, settings, signal)
+    writes with insert-only MERGEs (its new checkpoint has no memory of what landed).
+    ``resumed``: the writer of the same query, stopped on purpose a moment ago (to resize its
+    batches): its decoder and tables are ready and its appender knows what it committed, so the
+    restart skips that work (a resize at 20k spans/s stalled the stream 4.5 s)."""
+    if resumed is None:
+        prepared = prepare(spark, settings, signal)
+    else:
+        prepared = PreparedSignal(resumed.pipeline, resumed.udf_name)
     if name is None:
         name = prepared.pipeline.query_name
         if backfill:
@@ -87,6 +94,8 @@ def start_query(
     writer = BatchWriter(
         settings, prepared, reporter, merge_into=spark if backfill else None, predecoded=dedup
     )
+    if resumed is not None:
+        writer.appends = resumed.appends
     topic = definition.topic(settings)
     max_records = settings.max_offsets_per_trigger
     if max_records is None:
@@ -215,12 +224,14 @@ class Supervisor:
             )
             self.queries.append(Supervised(sig, query, writer))
 
-    def _restart(self, s: Supervised, limit: Admission | None = None) -> None:
+    def _restart(
+        self, s: Supervised, limit: Admission | None = None, resumed: BatchWriter | None = None
+    ) -> None:
         """The query again from its checkpoint (same name: same checkpoint and app ids)."""
         backfill = s.query.name.startswith("backfill_")
         s.query, s.writer = start_query(
             self.spark, self.settings, s.signal, self.options, self.reporter, backfill,
-            s.query.name, limit,
+            s.query.name, limit, resumed,
         )  # fmt: skip
 
     def _restart_if_failed(self, s: Supervised) -> None:
@@ -266,7 +277,7 @@ class Supervisor:
             f"{larger.describe()}"
         )
         _stop_gracefully(s.query)
-        self._restart(s, larger)
+        self._restart(s, larger, resumed=writer)
 
     def run(self) -> None:
         """Until every query drained Kafka (available-now) or ``stop`` is set."""
