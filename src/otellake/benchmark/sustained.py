@@ -68,12 +68,14 @@ def measure(
 ) -> SustainedFigures:
     import numpy as np
 
+    # the progress file is the home's: an earlier part's batches come before this run's
+    earlier = len(stage_seconds(settings, "ingest_traces"))
     with live_ingest(spark, settings, emit, "sustained") as failure:
         sent, producer_late = in_own_process(_produce_paced, settings, rate, seconds)
         produced_until = time.monotonic()
         landed = wait_until_landed(settings, sent, failure, timeout_s=600)
         behind = time.monotonic() - produced_until
-    batches = stage_seconds(settings, "ingest_traces")
+    batches = stage_seconds(settings, "ingest_traces")[earlier:]
     read_while_producing = [b for b in batches if b.get("records")]
     kafka_lags = [b["kafka_lag"] for b in batches if b.get("kafka_lag") is not None]
     values = np.array(landed) if landed else np.array([float("nan")])
