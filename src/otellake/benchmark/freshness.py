@@ -4,8 +4,8 @@ Freshness of a span = the commit time of the Delta version that added its file -
 end time (docs/contract.md). The spans come from the OpenTelemetry SDK at a paced rate, ended
 just before they are handed to the exporter, so the figure covers the SDK's batch delay, the
 Collector's batching, Kafka, and the streaming batch. The sender runs in a process of its own,
-as an application does: in the ingest's own interpreter it took the GIL from the batch's Python
-side (the plan of each batch is a few hundred Py4J calls).
+as an application does, so it never holds the GIL that the batch's own Python side (a few
+hundred Py4J calls per batch) needs.
 """
 
 from __future__ import annotations
