@@ -1,6 +1,10 @@
-"""The progress line's figures that are computed, not copied from Spark."""
+"""The progress line: the figures it computes, and Spark's own reaching it from a real query."""
 
 import time
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from otellake.ingest.progress import behind_s
 
@@ -13,8 +17,8 @@ def test_behind_is_the_age_of_the_oldest_record() -> None:
 
 
 def test_a_batch_reports_spark_progress_through_the_json_bridge(
-    spark, tmp_path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A real streaming query's progress reaches the reporter (through ``_ProgressAsJson``, one
     JSON string per event) and lands in the progress file with Spark's own figures."""
     import json
@@ -26,7 +30,7 @@ def test_a_batch_reports_spark_progress_through_the_json_bridge(
     bridged: list[int] = []
     through_json = progress._ProgressAsJson.onQueryProgress
 
-    def counted(self, jevent):  # type: ignore[no-untyped-def]
+    def counted(self: Any, jevent: Any) -> None:
         bridged.append(1)
         through_json(self, jevent)
 
@@ -39,7 +43,7 @@ def test_a_batch_reports_spark_progress_through_the_json_bridge(
     source.mkdir()
     (source / "a.json").write_text('{"n": 1}\n{"n": 2}\n{"n": 3}\n')
 
-    def batch(df, batch_id):  # type: ignore[no-untyped-def]
+    def batch(df: Any, batch_id: int) -> None:
         reporter.record(BatchStats("progress_probe", batch_id, records=df.count(), rows=3))
 
     spark.streams.addListener(reporter)

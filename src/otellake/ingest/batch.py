@@ -66,10 +66,12 @@ class BatchWriter:
         merge_into: SparkSession | None = None,
         predecoded: bool = False,
         query_id: str | None = None,
+        appends: ExactlyOnceAppender | None = None,
     ) -> None:
         """``merge_into``: write with insert-only MERGEs on each table's dedup key through this
         session (backfill and replay), instead of exactly-once appends. ``query_id``: the id
-        in the app ids of the appends; a streaming query's is set when it starts."""
+        in the app ids of the appends; a streaming query's is set when it starts. ``appends``:
+        the appender of the same query's earlier writer (what it committed), else a new one."""
         self.settings = settings
         self.pipeline = prepared.pipeline
         self.udf_name = prepared.udf_name
@@ -88,7 +90,7 @@ class BatchWriter:
         self.largest_record = 0
         self.records_read = 0
         self.fullest_batch = 0  # the most records one batch held
-        self.appends = ExactlyOnceAppender()
+        self.appends = appends or ExactlyOnceAppender()
 
     def started(self, query_id: str) -> None:
         self.query_id = query_id

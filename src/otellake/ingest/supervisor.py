@@ -92,10 +92,9 @@ def start_query(
         and not backfill
     )
     writer = BatchWriter(
-        settings, prepared, reporter, merge_into=spark if backfill else None, predecoded=dedup
-    )
-    if resumed is not None:
-        writer.appends = resumed.appends
+        settings, prepared, reporter, merge_into=spark if backfill else None, predecoded=dedup,
+        appends=resumed.appends if resumed is not None else None,
+    )  # fmt: skip
     topic = definition.topic(settings)
     max_records = settings.max_offsets_per_trigger
     if max_records is None:
