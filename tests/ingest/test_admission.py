@@ -21,7 +21,7 @@ def test_records_per_batch_follow_the_budget() -> None:
     assert admission.records_per_batch(1000, 10**6) == 1  # always at least one record
 
 
-def test_an_assumed_limit_is_resized_only_once_a_batch_reached_it() -> None:
+def test_an_assumed_limit_is_resized_only_when_a_backlog_waits() -> None:
     # an empty topic at the start: 1 MB records assumed, 66 per batch
     budget = 66 * admission.UNKNOWN_RECORD_BYTES
     assumed = admission.Admission(
@@ -30,15 +30,19 @@ def test_an_assumed_limit_is_resized_only_once_a_batch_reached_it() -> None:
     )  # fmt: skip
     assert assumed.max_records == 66
     sample = admission.SAMPLE_RECORDS_PER_PARTITION
-    # 2k spans/s in 1 s batches: 5 records of 80 KB per batch; the limit never binds
-    assert admission.resized(assumed, 80_000, sample * 10, fullest_batch=5) is None
-    # 20k spans/s: batches hit the limit; sized again by the records read
-    larger = admission.resized(assumed, 80_000, sample * 10, fullest_batch=66)
+    # a live stream, in step or just past a spike: nothing or less than two batches waits
+    assert admission.resized(assumed, 80_000, sample * 10, records_waiting=0) is None
+    assert admission.resized(assumed, 80_000, sample * 10, records_waiting=131) is None
+    # a backlog of two batches and more: sized again by the records read
+    larger = admission.resized(assumed, 80_000, sample * 10, records_waiting=132)
     assert larger is not None
     assert larger.max_records == admission.records_per_batch(budget, 80_000) == 825
     # too few records to be a sample, or nothing to gain: kept
-    assert admission.resized(assumed, 80_000, sample - 1, fullest_batch=66) is None
-    assert admission.resized(assumed, 2_000_000, sample * 10, fullest_batch=66) is None
+    assert admission.resized(assumed, 80_000, sample - 1, records_waiting=1000) is None
+    assert admission.resized(assumed, 2_000_000, sample * 10, records_waiting=1000) is None
+    # a limit sized by sampled records is never resized
+    sampled = admission.Admission(66, budget, 1_000_000, sample)
+    assert admission.resized(sampled, 80_000, sample * 10, records_waiting=1000) is None
 
 
 def _record(i: int) -> bytes:

@@ -1,12 +1,14 @@
 """The progress line: the figures it computes, and Spark's own reaching it from a real query."""
 
+import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from otellake.ingest.progress import behind_s
+from otellake.ingest.progress import behind_s, records_waiting
 
 
 def test_behind_is_the_age_of_the_oldest_record() -> None:
@@ -14,6 +16,19 @@ def test_behind_is_the_age_of_the_oldest_record() -> None:
     behind = behind_s(int((time.time() - 60) * 1000))
     assert behind is not None and 59 <= behind <= 61
     assert behind_s(int((time.time() + 5) * 1000)) == 0  # a producer clock ahead of ours
+
+
+def test_records_waiting_sum_what_each_partition_left_behind_the_batch() -> None:
+    def source(end: object, latest: object) -> SimpleNamespace:
+        return SimpleNamespace(endOffset=json.dumps(end), latestOffset=json.dumps(latest))
+
+    batch = source({"spans": {"0": 40, "1": 7}}, {"spans": {"0": 100, "1": 7}})
+    assert records_waiting([batch]) == 60
+    # a partition the batch's end offsets do not name yet: nothing counted for it
+    assert records_waiting([source({"spans": {"0": 5}}, {"spans": {"0": 9, "1": 3}})]) == 4
+    # no offsets yet (a query that read nothing): nothing waits
+    assert records_waiting([source(None, None)]) == 0
+    assert records_waiting([]) == 0
 
 
 def test_a_batch_reports_spark_progress_through_the_json_bridge(

@@ -89,7 +89,6 @@ class BatchWriter:
         self.assumed: Admission | None = None
         self.largest_record = 0
         self.records_read = 0
-        self.fullest_batch = 0  # the most records one batch held
         self.appends = appends or ExactlyOnceAppender()
 
     def started(self, query_id: str) -> None:
@@ -173,7 +172,6 @@ class BatchWriter:
         stats.records = int(row.records)
         self.largest_record = max(self.largest_record, int(row.largest or 0))
         self.records_read += stats.records
-        self.fullest_batch = max(self.fullest_batch, stats.records)
         items = {o.table: int(row[f"n_{o.table}"]) for o in self.pipeline.outputs}
         stats.rows = sum(items[o.table] for o in self.pipeline.outputs if o.primary)
         stats.quarantined = int(row.quarantined)

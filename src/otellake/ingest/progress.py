@@ -65,6 +65,24 @@ def last_batches(settings: Settings) -> list[dict[str, Any]]:
     return result
 
 
+def records_waiting(sources: Any) -> int:
+    """Records a batch left in Kafka: from each partition's end offset to the latest offset
+    Spark knew when it planned the batch, summed (a source with no offsets yet counts 0)."""
+    waiting = 0
+    for source in sources:
+        try:
+            end = json.loads(source.endOffset or "null") or {}
+            latest = json.loads(source.latestOffset or "null") or {}
+        except ValueError:
+            continue
+        if not isinstance(end, dict) or not isinstance(latest, dict):
+            continue
+        for topic, partitions in latest.items():
+            ended = end.get(topic, {})
+            waiting += sum(max(0, int(n) - int(ended.get(p, n))) for p, n in partitions.items())
+    return waiting
+
+
 class _ProgressAsJson(JStreamingQueryListener):
     """PySpark's bridge for a Python listener, but a progress event crosses it as one JSON
     string. PySpark's own bridge reads every field through its own Py4J call (the state
@@ -83,6 +101,7 @@ class ProgressReporter(StreamingQueryListener):
         self._settings = settings
         self._emit = emit
         self._stats: dict[tuple[str, int], BatchStats] = {}
+        self._waiting: dict[str, int] = {}
         self._lock = threading.Lock()
 
     @property
@@ -114,10 +133,16 @@ class ProgressReporter(StreamingQueryListener):
         if event.exception:
             self._emit(f"query {event.id} failed: {event.exception.splitlines()[0]}")
 
+    def records_waiting(self, query: str) -> int:
+        """Records the query's last batch left in Kafka (0 before its first batch)."""
+        with self._lock:
+            return self._waiting.get(query, 0)
+
     def onQueryProgress(self, event: Any) -> None:
         p = event.progress
         with self._lock:
             stats = self._stats.pop((p.name, p.batchId), None)
+            self._waiting[p.name] = records_waiting(p.sources)
         if stats is None:  # an empty trigger: no foreachBatch call
             return
         lag = None

@@ -260,15 +260,15 @@ class Supervisor:
                 self._restart(s)
 
     def _resize_if_assumed(self, s: Supervised) -> None:
-        """The limit assumed 1 MB records (the topic was empty at the start): a stream of the
-        generator's 281 KB records got 66 per batch and fell behind at 20k spans/s. Restarting
-        from the checkpoint with the limit its records give is exactly once."""
+        """The limit assumed 1 MB records (the topic was empty at the start): a backlog of the
+        generator's 281 KB records is read 66 per batch where 238 fit. Once such a backlog
+        waits (``admission.resized``), restarting from the checkpoint with the limit its
+        records give is exactly once."""
         writer = s.writer
         if writer.assumed is None or not s.query.isActive or self.stop.is_set():
             return
-        larger = resized(
-            writer.assumed, writer.largest_record, writer.records_read, writer.fullest_batch
-        )
+        waiting = self.reporter.records_waiting(s.query.name)
+        larger = resized(writer.assumed, writer.largest_record, writer.records_read, waiting)
         if larger is None:
             return
         self.emit(
