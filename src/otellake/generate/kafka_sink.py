@@ -130,6 +130,11 @@ class KafkaSink(MemorySink):
             with contextlib.suppress(KafkaError):  # a failure is counted by the errback
                 self._pending.popleft().get(timeout=300)
 
+    def send_values(self, values: list[tuple[Signal, bytes]]) -> None:
+        """Records encoded earlier (``generate.run.generate_records``), in order."""
+        for signal, value in values:
+            self._keep(signal, value)
+
     def _failed(self, exc: BaseException) -> None:
         self.failures.append(exc)
 

@@ -21,7 +21,7 @@ from otellake.generate.otlp_proto import ProtoEncoder
 from otellake.generate.shop import Shop, build_shop
 from otellake.generate.simulate import Plan, SimLog, SimSpan, Simulator, schedule_incidents
 from otellake.generate.truth import Truth
-from otellake.settings import Encoding, Settings
+from otellake.settings import Encoding, Settings, Signal
 
 SPANS_PER_REQUEST = 1000
 LOGS_PER_REQUEST = 1000
@@ -166,7 +166,7 @@ def generate(
 
 def generate_records(
     options: GenerateOptions, shop: Shop | None = None
-) -> tuple[list[tuple[str, bytes]], GenerateResult]:
+) -> tuple[list[tuple[Signal, bytes]], GenerateResult]:
     """The Kafka record values a run would write (no Kafka), with its result."""
     shop = shop or build_shop()
     sink = MemorySink(make_encoder(options.encoding, shop))
