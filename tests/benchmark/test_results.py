@@ -47,3 +47,15 @@ def test_document_shape_and_results_table(tmp_path: Path) -> None:
     assert not results.update_table(plain, doc)
     assert results.table_in(plain) is None
     assert plain.read_text() == "no markers here\n"
+
+
+def test_a_steady_rate_leaves_out_the_batch_that_started_the_query() -> None:
+    from otellake.benchmark.ours import steady_rows_per_s
+
+    def batch(rows: int, seconds: float) -> dict[str, object]:
+        return {"rows": rows, "seconds": {"batch": seconds}}
+
+    # the first batch (a cold JVM) is left out: 300 rows in 3 s
+    assert steady_rows_per_s([batch(100, 20.0), batch(100, 1.0), batch(200, 2.0)]) == 100.0
+    assert steady_rows_per_s([batch(100, 4.0)]) == 25.0  # a single batch is all there is
+    assert steady_rows_per_s([]) == 0.0

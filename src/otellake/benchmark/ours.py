@@ -211,6 +211,14 @@ def stage_seconds(settings: Settings, query: str) -> list[dict[str, Any]]:
     return batches
 
 
+def steady_rows_per_s(batches: list[dict[str, Any]]) -> float:
+    """Rows per second of a run's batches after its first (which starts the query: its state
+    stores, and in a new JVM the JIT's warm-up), from the batches' own seconds."""
+    steady = batches[1:] or batches
+    seconds = sum(b["seconds"]["batch"] for b in steady)
+    return sum(b["rows"] for b in steady) / seconds if seconds else 0.0
+
+
 def stage_totals(batches: list[dict[str, Any]]) -> dict[str, float]:
     """Sum of each stage over the batches (ours: read_decode, write_<table>; Spark's: addBatch,
     walCommit, ...)."""

@@ -6,11 +6,12 @@ start_time_unix_nano), read straight off the record's bytes by ``otlp_span_keys_
 (no decode). Each Kafka record becomes one *record unit* (its coordinates, timestamp, key,
 bytes and how many keys it has; passed through) and one *trace unit* per trace in it (the
 trace id, its spans' ordinals in the record and their span id + start). ``SpanDedup`` (the
-JVM's ``transformWithState``) keeps, per trace, the keys seen within the window and cuts each
-trace unit to the spans not seen: only keys reach the state store, never decoded spans, one
-value per trace, and a batch costs what its own traces cost (expiry goes through an index
-ordered by time). ``foreachBatch`` then decodes each record once, keeping the spans whose
-ordinals survived (``records_from_units``).
+JVM's ``transformWithState``) keeps, per trace, the keys seen within the window and emits,
+for a trace unit with spans seen before, the ordinals of those duplicates (nothing for the
+others): only keys reach the state store, never decoded spans, one value per trace, and a
+batch costs what its own traces cost (expiry goes through an index ordered by time).
+``foreachBatch`` then decodes each record once, without its duplicates
+(``records_from_units``).
 
 The window is processing time: a trace's keys expire the window after the last batch that
 added a span to it, whatever the span's time or the Kafka timestamp (a backlog read hours
@@ -88,32 +89,33 @@ def dedup_spans(window_seconds: int, max_record_bytes: int) -> Callable[[DataFra
 
 def records_from_units(units: DataFrame, max_record_bytes: int) -> DataFrame:
     """One micro-batch of units -> decoded records (``decode_records``' shape), each decoded
-    once with only its surviving spans. ``units`` is read twice: cache it."""
+    once without its duplicate spans. ``units`` is read twice: cache it."""
     records = units.where(F.col("kind") == "r").select(
         *COORDS, "timestamp", "key", "value", "n_keys"
     )
-    # one row per record with a surviving span: coordinates, how many survived, their ordinals
-    kept = (
+    # one row per record with a duplicate span: coordinates, the duplicates' ordinals (a
+    # handful of rows in a batch, none in most: the dedup emits no unit for a trace with none)
+    dropped = (
         units.where(F.col("kind") == "s")
         .groupBy(*COORDS)
-        .agg(F.flatten(F.collect_list("idx")).alias("kept"))
-        .withColumn("kept_n", F.size("kept"))
+        .agg(F.flatten(F.collect_list("idx")).alias("dropped"))
     )
-    joined = records.join(F.broadcast(kept), COORDS, "left")
+    joined = records.join(F.broadcast(dropped), COORDS, "left")
     # null: keep every span (none was a duplicate, or the record's keys could not be read)
     keep = F.when(
-        F.col("n_keys").isNull() | (F.coalesce(F.col("kept_n"), F.lit(0)) == F.col("n_keys")),
+        F.col("n_keys").isNull() | F.col("dropped").isNull() | (F.col("n_keys") <= 0),
         F.lit(None),
-    ).otherwise(F.coalesce(F.col("kept"), F.array().cast("array<int>")))
+    ).otherwise(F.array_except(F.sequence(F.lit(0), F.col("n_keys") - 1), F.col("dropped")))
     size = F.coalesce(F.length("value"), F.lit(0)).cast("bigint")
+    duplicates = F.when(F.col("n_keys").isNull(), 0).otherwise(
+        F.coalesce(F.size("dropped"), F.lit(0))
+    )
     decoded = joined.select(
         *KAFKA_COLUMNS,
         size.alias("value_size"),
         F.when(size > max_record_bytes, F.lit(None))
         .otherwise(F.call_udf(KEEPING_UDF, F.col("value"), keep, F.col("n_keys")))
         .alias("d"),
-        (F.coalesce(F.col("n_keys"), F.lit(0)) - F.coalesce(F.col("kept_n"), F.lit(0))).alias(
-            "duplicates"
-        ),
+        duplicates.alias("duplicates"),
     )
     return keep_value_if_needed(decoded, max_record_bytes)

@@ -52,10 +52,12 @@ public final class SpanDedup {
   private SpanDedup() {}
 
   /**
-   * {@code units} with each trace unit's {@code idx} cut to the spans whose key was not seen in
-   * an earlier batch within {@code windowMillis}, nor earlier in this batch (units are taken in
-   * Kafka order, so a replayed batch keeps the same spans); trace units left with no span are
-   * dropped, and {@code spans} is null in the output. Needs the RocksDB state store provider.
+   * The record units of {@code units}, and for each trace unit with a duplicate the ordinals
+   * ({@code idx}) of its spans whose key was seen in an earlier batch within {@code
+   * windowMillis}, or earlier in this batch (units are taken in Kafka order, so a replayed batch
+   * drops the same spans); {@code spans} is null in the output. A trace unit without a duplicate
+   * (nearly all of them) yields no row: the batch then has nothing to cut from its record. Needs
+   * the RocksDB state store provider.
    */
   public static Dataset<Row> apply(Dataset<Row> units, long windowMillis) {
     StructType schema = units.schema();
@@ -129,19 +131,23 @@ public final class SpanDedup {
       for (Row unit : units) {
         List<Object> idx = unit.getList(f.idx);
         byte[] spans = (byte[]) unit.get(f.spans);
-        List<Object> kept = new ArrayList<>(idx.size());
+        List<Object> dropped = null;
         for (int i = 0; i < idx.size(); i++) {
           if (known.add(ByteBuffer.wrap(spans, i * KEY, KEY))) {
-            kept.add(idx.get(i));
             added.write(spans, i * KEY, KEY);
+          } else {
+            if (dropped == null) {
+              dropped = new ArrayList<>();
+            }
+            dropped.add(idx.get(i));
           }
         }
-        if (!kept.isEmpty()) {
+        if (dropped != null) {
           Object[] values = new Object[unit.length()];
           for (int c = 0; c < values.length; c++) {
             values[c] = unit.get(c);
           }
-          values[f.idx] = CollectionConverters.asScala(kept).toSeq();
+          values[f.idx] = CollectionConverters.asScala(dropped).toSeq();
           values[f.spans] = null;
           out.add(RowFactory.create(values));
         }
