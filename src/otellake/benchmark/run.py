@@ -325,12 +325,16 @@ def _other_signals(
         "steady": {k: round(v) for k, v in steady.items()},
         "wall_ratio_dedup_off_on": round(spans_off.per_core / measured.per_core, 3),
     }  # fmt: skip
+    wall_ratio = detail["other_signals"]["wall_ratio_dedup_off_on"]
+    ratio = (
+        steady["dedup_off_rows_per_s"] / steady["dedup_on_rows_per_s"]
+        if steady["dedup_on_rows_per_s"] and steady["dedup_off_rows_per_s"]
+        else wall_ratio  # no batch was recorded (a progress file lost): the wall times
+    )
     return [
         results.figure("ingest_logs_per_s_per_core", logs.per_core),
         results.figure("ingest_metric_points_per_s_per_core", points.per_core),
-        results.figure(
-            "dedup_cost_ratio", steady["dedup_off_rows_per_s"] / steady["dedup_on_rows_per_s"]
-        ),
+        results.figure("dedup_cost_ratio", ratio),
     ]
 
 
