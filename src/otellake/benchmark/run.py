@@ -320,12 +320,12 @@ def _other_signals(
         "dedup_on_rows_per_s": ours.steady_rows_per_s(measured.batches),
         "dedup_off_rows_per_s": ours.steady_rows_per_s(off_batches),
     }
+    wall_ratio = spans_off.per_core / measured.per_core
     detail["other_signals"] = {
         "logs": vars(logs), "metric_points": vars(points), "spans_dedup_off": vars(spans_off),
         "steady": {k: round(v) for k, v in steady.items()},
-        "wall_ratio_dedup_off_on": round(spans_off.per_core / measured.per_core, 3),
+        "wall_ratio_dedup_off_on": round(wall_ratio, 3),
     }  # fmt: skip
-    wall_ratio = detail["other_signals"]["wall_ratio_dedup_off_on"]
     ratio = (
         steady["dedup_off_rows_per_s"] / steady["dedup_on_rows_per_s"]
         if steady["dedup_on_rows_per_s"] and steady["dedup_off_rows_per_s"]

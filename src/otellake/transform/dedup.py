@@ -107,9 +107,8 @@ def records_from_units(units: DataFrame, max_record_bytes: int) -> DataFrame:
         F.lit(None),
     ).otherwise(F.array_except(F.sequence(F.lit(0), F.col("n_keys") - 1), F.col("dropped")))
     size = F.coalesce(F.length("value"), F.lit(0)).cast("bigint")
-    duplicates = F.when(F.col("n_keys").isNull(), 0).otherwise(
-        F.coalesce(F.size("dropped"), F.lit(0))
-    )
+    # (not size() alone: with ANSI mode off, the size of a null array is -1)
+    duplicates = F.when(F.col("dropped").isNull(), 0).otherwise(F.size("dropped"))
     decoded = joined.select(
         *KAFKA_COLUMNS,
         size.alias("value_size"),
