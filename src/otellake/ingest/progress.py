@@ -140,11 +140,22 @@ class ProgressReporter(StreamingQueryListener):
 
     def onQueryProgress(self, event: Any) -> None:
         p = event.progress
+        key = (p.name, p.batchId)
         with self._lock:
-            stats = self._stats.pop((p.name, p.batchId), None)
+            stats = self._stats.get(key)
             self._waiting[p.name] = records_waiting(p.sources)
         if stats is None:  # an empty trigger: no foreachBatch call
             return
+        try:
+            self._report(p, stats)
+        finally:
+            # only now: wait_until_reported returns once no batch awaits its line, so a
+            # batch leaves only after its line is in the file
+            with self._lock:
+                self._stats.pop(key, None)
+
+    def _report(self, p: Any, stats: BatchStats) -> None:
+        """Append the batch's progress line and say it."""
         lag = None
         for source in p.sources:
             metrics = getattr(source, "metrics", None) or {}
