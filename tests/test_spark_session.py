@@ -151,3 +151,25 @@ def test_a_local_session_keeps_batches_off_the_heap(spark: Any) -> None:
     assert batch_storage_level(spark) == StorageLevel.OFF_HEAP
     cluster = session_conf(Settings(), master="spark://cluster:7077")  # type: ignore[call-arg]
     assert "spark.memory.offHeap.enabled" not in cluster
+
+
+def test_a_local_driver_runs_the_throughput_collector(spark: Any) -> None:
+    """The session this module launches (local master) runs Parallel GC, not G1."""
+    jvm = spark.sparkContext._jvm
+    beans = jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
+    names = {beans.get(i).getName() for i in range(beans.size())}
+    assert names == {"PS Scavenge", "PS MarkSweep"}
+
+
+def test_spark_conf_values_survive_word_splitting(tmp_path: Path) -> None:
+    """`spark-submit $(otellake spark-conf)` splits the output on spaces: no value has one,
+    so the collector option is added only where the module launches the JVM itself."""
+    from otellake.settings import Settings
+    from otellake.spark_session import LOCAL_DRIVER_GC, _launch_conf, session_conf
+
+    conf = session_conf(Settings(home=tmp_path), "local[2]")
+    assert not [k for k, v in conf.items() if " " in v]
+    launched = _launch_conf(conf)["spark.driver.extraJavaOptions"]
+    assert launched.split() == ["-Duser.timezone=UTC", LOCAL_DRIVER_GC]
+    cluster = session_conf(Settings(home=tmp_path), "spark://127.0.0.1:7077")
+    assert _launch_conf(cluster) == cluster

