@@ -173,3 +173,25 @@ def test_spark_conf_values_survive_word_splitting(tmp_path: Path) -> None:
     assert launched.split() == ["-Duser.timezone=UTC", LOCAL_DRIVER_GC]
     cluster = session_conf(Settings(home=tmp_path), "spark://127.0.0.1:7077")
     assert _launch_conf(cluster) == cluster
+
+
+def test_a_released_local_checkpoint_leaves_no_blocks(spark: Any) -> None:
+    import time
+
+    from pyspark import StorageLevel
+
+    from otellake.spark_session import release_local_checkpoint
+
+    kept = spark.range(10_000).localCheckpoint(eager=True, storageLevel=StorageLevel.OFF_HEAP)
+    rdd_id = kept._jdf.queryExecution().analyzed().rdd().id()
+
+    def stored() -> set[int]:
+        infos = spark.sparkContext._jsc.sc().getRDDStorageInfo()
+        return {info.id() for info in infos}
+
+    assert rdd_id in stored()
+    release_local_checkpoint(kept)
+    deadline = time.monotonic() + 10
+    while rdd_id in stored() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rdd_id not in stored()

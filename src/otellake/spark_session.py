@@ -199,7 +199,11 @@ def batch_storage_level(spark: SparkSession) -> StorageLevel:
 def release_local_checkpoint(df: DataFrame) -> None:
     """Free the blocks of a DataFrame made by ``localCheckpoint``. ``unpersist()`` does not:
     they stay until the JVM's cleaner finds the RDD unreachable, and over a 10M-span backlog
-    (~40 batches) they ran the 2 GiB driver out of heap."""
+    (~40 batches) they ran the 2 GiB driver out of heap.
+
+    Through the context's ``unpersistRDD``, what ``RDD.unpersist`` calls, without its warning
+    that a locally checkpointed RDD cannot be recomputed (a WARN line per kept DataFrame, two
+    per traces batch: nothing reads it again)."""
     plan = df._jdf.queryExecution().analyzed()
     if plan.getClass().getSimpleName() == "LogicalRDD":
-        plan.rdd().unpersist(False)
+        plan.rdd().sparkContext().unpersistRDD(plan.rdd().id(), False)
