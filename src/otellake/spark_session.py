@@ -206,4 +206,5 @@ def release_local_checkpoint(df: DataFrame) -> None:
     per traces batch: nothing reads it again)."""
     plan = df._jdf.queryExecution().analyzed()
     if plan.getClass().getSimpleName() == "LogicalRDD":
-        plan.rdd().sparkContext().unpersistRDD(plan.rdd().id(), False)
+        rdd = plan.rdd()
+        rdd.sparkContext().unpersistRDD(rdd.id(), False)

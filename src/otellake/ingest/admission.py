@@ -1,6 +1,6 @@
 """How many Kafka records one streaming batch may take, when the user did not say.
 
-A batch is decoded, cached and sorted in the executors' memory (the driver's, under
+A batch is decoded, kept and sorted in the executors' memory (the driver's, under
 ``local[N]``): a backlog read in one batch ran a 2 GiB driver out of heap at 1,000 records of
 281 KB (1M spans). Kafka's source limits a batch by records only (``maxOffsetsPerTrigger``), so
 the limit is a byte budget, a share of the heap, divided by the size of the largest record
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Raw Kafka bytes per batch, as a share of the heap: the decoded, cached batch takes about 10x
+# Raw Kafka bytes per batch, as a share of the heap: the decoded, kept batch takes about 10x
 # its raw size, and the heap also holds Spark's and Delta's own state (1M spans = 281 MB raw
 # ran 2 GiB out; 250k spans = 70 MB raw kept at most ~1.1 GiB live).
 HEAP_SHARE = 1 / 32

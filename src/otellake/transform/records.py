@@ -36,8 +36,8 @@ def decode_records(udf_name: str, max_record_bytes: int) -> Callable[[DataFrame]
 
 
 def keep_value_if_needed(decoded: DataFrame, max_record_bytes: int) -> DataFrame:
-    """Keep the raw bytes only where quarantine needs them: a batch is cached between its
-    outputs, and good records' bytes would double what the cache holds."""
+    """Keep the raw bytes only where quarantine needs them: a batch is kept between its
+    outputs, and good records' bytes would double what it holds."""
     needed = (
         (F.col("value_size") > max_record_bytes)
         | F.col("d.error_reason").isNotNull()
