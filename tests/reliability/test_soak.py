@@ -46,6 +46,7 @@ from otellake.stack.processes import stop as stop_service
 from tests.conftest import settings_env
 from tests.reliability.accounting import progress_lines, trace_figures
 from tests.reliability.conftest import SCALE, SOAK_MINUTES, SOAK_RATE, own_stack, report
+from tests.reliability.heap_info import heap_used_kib
 
 RUN_S = SOAK_MINUTES * 60
 MAINTAIN_EVERY_S = RUN_S / 6
@@ -273,12 +274,12 @@ class HeapSampler(Sampler):
             ).stdout
         except subprocess.TimeoutExpired:
             return None
-        found = re.search(r"heap\s+total \d+K, used (\d+)K", info)  # (none from a dying JVM)
-        if found is None:
+        used = heap_used_kib(info)
+        if used is None:  # (nothing from a dying JVM)
             return None
         if self.window_from is not None and time.monotonic() - self.t0 >= self.window_from:
             self.classes.setdefault("window_start", self.largest_classes())
-        return generation, int(found[1]) / 1024
+        return generation, used / 1024
 
 
 class LagSampler(Sampler):
