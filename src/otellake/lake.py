@@ -102,15 +102,20 @@ def ensure_table(spark: SparkSession, settings: Settings, table: str) -> str:
     return path
 
 
+def table_properties(spark: SparkSession, path: str) -> dict[str, str]:
+    """The Delta table's properties, read from its log's metadata. (``DeltaTable.detail()``
+    also has them, but computes the table's size and file count in a Spark job first: at an
+    ingest start in a new JVM, 6.6 s for the three traces tables against 1.7 s.)"""
+    rows = spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()
+    return {row.key: row.value for row in rows}
+
+
 def evolve_table(spark: SparkSession, path: str, spec: schemas.TableSpec) -> list[str]:
     """Add the columns ``spec`` has and the table at ``path`` lacks; returns their names.
 
     Runs at every ingest start, so an up-to-date table costs reads only, no commit.
     """
-    from delta.tables import DeltaTable
-
-    detail = DeltaTable.forPath(spark, path).detail().select("properties").first()
-    properties = (detail[0] or {}) if detail else {}
+    properties = table_properties(spark, path)
     recorded = properties.get(SCHEMA_VERSION_PROPERTY)
     current = {f.name: f for f in spark.read.format("delta").load(path).schema.fields}
     wanted = spec.spark_schema()
