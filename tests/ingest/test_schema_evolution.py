@@ -61,12 +61,7 @@ def test_added_column_evolves_the_table_in_place(
     assert df.columns == schemas.table("logs").columns  # added at its place, not at the end
     rows = {r.body: r.event_name for r in df.collect()}
     assert rows == {"old": None, "new": "ev"}
-    props = {
-        r.key: r.value
-        for r in spark.sql(
-            f"SHOW TBLPROPERTIES delta.`{lake.table_path(lake_settings, 'logs')}`"
-        ).collect()
-    }
+    props = lake.table_properties(spark, lake.table_path(lake_settings, "logs"))
     assert props[lake.SCHEMA_VERSION_PROPERTY] == str(schemas.contract_version())
 
 
